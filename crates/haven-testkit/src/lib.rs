@@ -1,0 +1,656 @@
+//! Haven's test kit: a whole Haven on 127.0.0.1:0 with a fresh database of either backend, and a
+//! client that behaves like a browser (cookies, CSRF tokens read from the page).
+//!
+//! Every HTTP test is a story written once and run on both backends with [`conformance!`]:
+//! SQLite always, PostgreSQL when `HAVEN_TEST_DATABASE_URL` is set (each test in its own schema,
+//! dropped afterwards). Without it the PostgreSQL runs are reported as ignored, with the reason.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use haven_domain::validate::{DisplayName, EmailAddress};
+use haven_domain::{Clock, ManualClock, OsRng, Role, UserId};
+use haven_store::Backend;
+use haven_store::users::{self, NewUser, UserStatus};
+use haven_web::{AppState, Settings, StartOptions};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use tokio::sync::oneshot;
+
+pub use reqwest;
+pub use tokio;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestBackend {
+    /// A fresh SQLite file in a temporary folder.
+    Sqlite,
+    /// A fresh schema in the PostgreSQL of `HAVEN_TEST_DATABASE_URL`.
+    Postgres,
+}
+
+/// Whether the PostgreSQL half of the suite was switched on at build time.
+pub const POSTGRES_ON: bool = cfg!(haven_pg);
+/// Whether the browser half of the suite was switched on at build time.
+pub const BROWSER_ON: bool = cfg!(haven_browser);
+
+/// Runs an async story on SQLite and (when switched on) PostgreSQL.
+///
+/// ```ignore
+/// haven_testkit::conformance!(async fn health_answers(backend) {
+///     let app = TestApp::spawn(backend).await;
+///     assert_eq!(app.client().get("/healthz").await.status, 200);
+/// });
+/// ```
+#[macro_export]
+macro_rules! conformance {
+    ($(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn story($backend: $crate::TestBackend) $body
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                story($crate::TestBackend::Sqlite).await
+            }
+            $crate::__postgres_test! {
+                async fn postgres() {
+                    story($crate::TestBackend::Postgres).await
+                }
+            }
+        }
+    };
+}
+
+#[cfg(haven_pg)]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __postgres_test {
+    ($($item:tt)*) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $($item)*
+    };
+}
+
+#[cfg(not(haven_pg))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __postgres_test {
+    ($($item:tt)*) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[ignore = "PostgreSQL tests are off: set HAVEN_TEST_DATABASE_URL (see README) to run them"]
+        $($item)*
+    };
+}
+
+/// Marks a test that needs PostgreSQL: ignored, with the reason, unless
+/// `HAVEN_TEST_DATABASE_URL` was set.
+#[macro_export]
+macro_rules! postgres_test {
+    ($($item:tt)*) => {
+        $crate::__postgres_test! { $($item)* }
+    };
+}
+
+/// Marks a browser test: ignored, with the reason, unless `HAVEN_TEST_BROWSER` was set.
+#[cfg(haven_browser)]
+#[macro_export]
+macro_rules! browser_test {
+    ($($item:tt)*) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $($item)*
+    };
+}
+
+/// Marks a browser test: ignored, with the reason, unless `HAVEN_TEST_BROWSER` was set.
+#[cfg(not(haven_browser))]
+#[macro_export]
+macro_rules! browser_test {
+    ($($item:tt)*) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[ignore = "browser tests are off: set HAVEN_TEST_BROWSER=1 (needs chromium and chromedriver; see README)"]
+        $($item)*
+    };
+}
+
+/// A PostgreSQL schema that is dropped when the test ends, even when it fails.
+struct PgSchema {
+    url: String,
+    name: String,
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        let sql = format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name);
+        // Drop runs outside any async context we can rely on, so the schema is dropped on a
+        // thread of its own with a small runtime.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok(pool) = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&url)
+                    .await
+                {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The PostgreSQL URL of the suite.
+pub fn postgres_url() -> String {
+    match std::env::var("HAVEN_TEST_DATABASE_URL") {
+        Ok(v) if !v.trim().is_empty() => v,
+        _ => panic!(
+            "this PostgreSQL test needs HAVEN_TEST_DATABASE_URL (for example postgres://postgres@127.0.0.1/haven_test)"
+        ),
+    }
+}
+
+/// A fresh, empty PostgreSQL schema.
+async fn new_pg_schema() -> PgSchema {
+    let url = postgres_url();
+    let name = format!(
+        "haven_t_{}",
+        uuid::Uuid::from_bytes(haven_domain::clock::random_bytes(&OsRng)).simple()
+    );
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at HAVEN_TEST_DATABASE_URL: {e}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{name}\"")))
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create a test schema: {e}"));
+    pool.close().await;
+    PgSchema { url, name }
+}
+
+/// A fresh, migrated database of either backend, without the application; the store's
+/// conformance tests use it. The PostgreSQL schema is dropped when it goes out of scope.
+pub struct TestDb {
+    /// The database.
+    pub db: haven_store::Db,
+    _dir: tempfile::TempDir,
+    _pg: Option<PgSchema>,
+}
+
+impl TestDb {
+    /// A fresh database, migrated.
+    pub async fn new(backend: TestBackend) -> TestDb {
+        let t = Self::empty(backend).await;
+        t.db.migrate()
+            .await
+            .unwrap_or_else(|e| panic!("migrate: {e}"));
+        t
+    }
+
+    /// A fresh database, not migrated.
+    pub async fn empty(backend: TestBackend) -> TestDb {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary folder: {e}"));
+        let (location, pg) = match backend {
+            TestBackend::Sqlite => (
+                haven_store::db::DbLocation::Sqlite(dir.path().join("haven.db")),
+                None,
+            ),
+            TestBackend::Postgres => {
+                let schema = new_pg_schema().await;
+                (
+                    haven_store::db::DbLocation::Postgres(schema.url.clone()),
+                    Some(schema),
+                )
+            }
+        };
+        let opts = haven_store::DbOptions {
+            max_connections: 4,
+            pg_schema: pg.as_ref().map(|p| p.name.clone()),
+            ..haven_store::DbOptions::default()
+        };
+        let db = haven_store::Db::connect(&location, &opts)
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        TestDb {
+            db,
+            _dir: dir,
+            _pg: pg,
+        }
+    }
+}
+
+/// A running Haven for one test.
+pub struct TestApp {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Its state (database, settings, clock).
+    pub state: AppState,
+    /// The clock it runs on; tests move it.
+    pub clock: Arc<ManualClock>,
+    /// Its backend.
+    pub backend: Backend,
+    /// The first administrator's setup link, as printed at start.
+    pub setup_link: Option<String>,
+    /// The settings it was started with.
+    pub settings: Settings,
+    /// The data folder (SQLite database and key file).
+    pub data_dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _pg: Option<PgSchema>,
+}
+
+/// The moment every test clock starts at.
+pub fn test_epoch() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-28T09:00:00Z")
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+impl TestApp {
+    /// Starts Haven with default settings.
+    pub async fn spawn(backend: TestBackend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts Haven with settings adjusted by `configure`.
+    pub async fn spawn_with(
+        backend: TestBackend,
+        configure: impl FnOnce(&mut Settings),
+    ) -> TestApp {
+        let data_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary folder: {e}"));
+        let mut settings = Settings::default();
+        settings.data_dir = data_dir.path().join("data");
+        settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let pg = match backend {
+            TestBackend::Sqlite => None,
+            TestBackend::Postgres => {
+                let schema = new_pg_schema().await;
+                settings.database_url = Some(schema.url.clone());
+                settings.database.max_connections = 4;
+                Some(schema)
+            }
+        };
+        configure(&mut settings);
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("local address: {e}"));
+        settings.listen = addr;
+        let base = format!("http://{addr}");
+        if settings.public_url.is_none() {
+            settings.public_url = Some(base.clone());
+        }
+        let clock = Arc::new(ManualClock::new(test_epoch()));
+        let haven = haven_web::open(
+            settings.clone(),
+            StartOptions {
+                clock: clock.clone(),
+                rng: Arc::new(OsRng),
+                master_key_env: None,
+                pg_schema: pg.as_ref().map(|p| p.name.clone()),
+                migrate: true,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("Haven did not start: {e}"));
+        let state = haven.state.clone();
+        let setup_link = haven_web::bootstrap::ensure_setup_link(&state)
+            .await
+            .unwrap_or_else(|e| panic!("setup link: {e}"));
+        let router = haven_web::router(state.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let _ = haven_web::serve(listener, router, async move {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        TestApp {
+            addr,
+            base,
+            backend: state.db.backend(),
+            state,
+            clock,
+            setup_link,
+            settings,
+            data_dir,
+            shutdown: Some(tx),
+            server: Some(server),
+            _pg: pg,
+        }
+    }
+
+    /// A client with its own cookie jar, like a fresh browser.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base)
+    }
+
+    /// The path of the setup link (without the host).
+    pub fn setup_path(&self) -> String {
+        let link = self
+            .setup_link
+            .clone()
+            .unwrap_or_else(|| panic!("no setup link was issued"));
+        link.trim_start_matches(&self.base).to_owned()
+    }
+
+    /// Creates the first administrator through the setup link and returns a signed-in client.
+    pub async fn admin(&self) -> (Client, TestUser) {
+        let user = TestUser {
+            email: "admin@example.org".into(),
+            password: "Lampa-Kafa-Oblak-42".into(),
+        };
+        let client = self.client();
+        let page = client.get(&self.setup_path()).await;
+        assert_eq!(page.status, StatusCode::OK, "setup page: {}", page.text);
+        let res = client
+            .post_form(
+                &self.setup_path(),
+                &[
+                    ("csrf", page.csrf().as_str()),
+                    ("display_name", "Admin Test"),
+                    ("email", &user.email),
+                    ("password", &user.password),
+                    ("password_again", &user.password),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "setup: {}", res.text);
+        (client, user)
+    }
+
+    /// Adds an active account with these roles directly in the store (fast) and returns its
+    /// credentials; sign in with [`Client::sign_in`].
+    pub async fn add_user(&self, roles: &[Role]) -> TestUser {
+        let n = self.state.ids().uuid().simple().to_string();
+        let user = TestUser {
+            email: format!("staff-{}@example.org", &n[20..]),
+            password: "Tri-Zelene-Jabuke-77".into(),
+        };
+        let hash = self
+            .state
+            .passwords
+            .hash(&user.password, self.state.rng.as_ref())
+            .unwrap_or_else(|e| panic!("hash: {e}"));
+        let mut tx = self
+            .state
+            .db
+            .begin()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let id: UserId = self.state.ids().id();
+        users::insert(
+            &mut tx,
+            &NewUser {
+                org_id: self.state.default_org,
+                id,
+                email: EmailAddress::parse("email", &user.email)
+                    .unwrap_or_else(|e| panic!("{e:?}")),
+                display_name: DisplayName::parse(
+                    "name",
+                    &format!(
+                        "Test {}",
+                        roles.iter().map(|r| r.code()).collect::<Vec<_>>().join("+")
+                    ),
+                )
+                .unwrap_or_else(|e| panic!("{e:?}")),
+                language: haven_domain::Language::En,
+                roles: roles.to_vec(),
+                status: UserStatus::Active,
+                password_hash: Some(hash),
+                now: self.clock.now(),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("add user: {e}"));
+        tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        user
+    }
+
+    /// A signed-in client for a new account with these roles.
+    pub async fn signed_in(&self, roles: &[Role]) -> (Client, TestUser) {
+        let user = self.add_user(roles).await;
+        let client = self.client();
+        client.sign_in(&user).await;
+        (client, user)
+    }
+
+    /// Stops the server (connections in flight finish).
+    pub async fn stop(mut self) {
+        self.stop_inner().await;
+    }
+
+    async fn stop_inner(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        self.state.db.close().await;
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// An account's credentials.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    /// Its e-mail address.
+    pub email: String,
+    /// Its password.
+    pub password: String,
+}
+
+/// A browser-like HTTP client: keeps cookies, does not follow redirects (tests look at them).
+#[derive(Clone)]
+pub struct Client {
+    inner: reqwest::Client,
+    base: String,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Page {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body as text.
+    pub text: String,
+}
+
+impl Page {
+    /// The first CSRF token in the page's forms.
+    pub fn csrf(&self) -> String {
+        self.input_value("csrf")
+            .unwrap_or_else(|| panic!("no CSRF token in the page: {}", self.text))
+    }
+
+    /// The value of the first input with this name.
+    pub fn input_value(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.text.find(&marker)? + marker.len();
+        let end = self.text[start..].find('"')? + start;
+        Some(html_unescape(&self.text[start..end]))
+    }
+
+    /// The `Location` header.
+    pub fn location(&self) -> String {
+        self.headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("no Location header (status {})", self.status))
+            .to_owned()
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// Whether the page's text contains `s`.
+    pub fn contains(&self, s: &str) -> bool {
+        self.text.contains(s)
+    }
+}
+
+/// Undoes the HTML escaping of an attribute value.
+pub fn html_unescape(s: &str) -> String {
+    s.replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+impl Client {
+    /// A client for the Haven at `base`.
+    pub fn new(base: &str) -> Client {
+        let inner = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_else(|e| panic!("client: {e}"));
+        Client {
+            inner,
+            base: base.to_owned(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{}", self.base, path)
+        }
+    }
+
+    async fn read(res: reqwest::Response) -> Page {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        Page {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str) -> Page {
+        Self::read(
+            self.inner
+                .get(self.url(path))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("GET {path}: {e}")),
+        )
+        .await
+    }
+
+    /// GET with extra headers.
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut req = self.inner.get(self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Self::read(
+            req.send()
+                .await
+                .unwrap_or_else(|e| panic!("GET {path}: {e}")),
+        )
+        .await
+    }
+
+    /// POST a form.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        Self::read(
+            self.inner
+                .post(self.url(path))
+                .form(fields)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("POST {path}: {e}")),
+        )
+        .await
+    }
+
+    /// POST a form with extra headers.
+    pub async fn post_form_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut req = self.inner.post(self.url(path)).form(fields);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Self::read(
+            req.send()
+                .await
+                .unwrap_or_else(|e| panic!("POST {path}: {e}")),
+        )
+        .await
+    }
+
+    /// Opens `page`, takes the CSRF token from it, and posts `fields` to `action`.
+    pub async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.get(page).await.csrf();
+        let mut all: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form(action, &all).await
+    }
+
+    /// Signs in with a password and expects to land in the staff application.
+    pub async fn sign_in(&self, user: &TestUser) {
+        let res = self
+            .submit(
+                "/staff/login",
+                "/staff/login",
+                &[("email", &user.email), ("password", &user.password)],
+            )
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::SEE_OTHER,
+            "sign-in failed: {}",
+            res.text
+        );
+    }
+}

@@ -1,0 +1,131 @@
+## The staff application.
+
+nav-home = Home
+nav-institutions = Institutions
+nav-users = Staff
+nav-profile = My account
+
+role-admin = Administrator
+role-supervisor = Supervisor
+role-counsellor = Counsellor
+role-case_worker = Case worker
+role-lawyer = Lawyer
+role-fundraiser = Fundraiser
+role-analyst = Analyst
+role-portal_editor = Portal editor
+
+status-invited = Invited
+status-active = Active
+status-disabled = Disabled
+
+field-display-name = Name
+field-email = E-mail address
+field-password = Password
+field-new-password = New password
+field-password-again = New password again
+field-current-password = Current password
+field-organisation = Organisation
+field-roles = Roles
+field-status = Status
+field-language = Language
+
+password-hint = At least 12 characters. A few unrelated words are easy to remember and hard to guess.
+password-change-title = Change password
+password-change-submit = Change password
+password-changed = Your password was changed. You were signed out everywhere else.
+
+link-invalid-title = This link no longer works
+link-used = This link has already been used. Each link works only once.
+link-expired = This link has expired.
+link-revoked = This link was withdrawn.
+link-unknown = This link is not valid. Check that you copied all of it.
+link-invalid-what-now = If you still need to set a password, ask an administrator for a new link. If you already have an account, sign in.
+go-to-sign-in = Go to sign-in
+link-created-title = Link created
+link-label = Link
+link-expires = It works once, until { $time }.
+link-shown-once = Copy it now and give it to the person over a safe channel: it will not be shown again.
+invite-created = The account was created. Give the person this link so they can choose a password and sign in.
+reset-created = Give the person this link so they can choose a new password. Their current password works until they do.
+
+setup-title = Set up Haven
+setup-intro = You are creating the first administrator account. Administrators invite the rest of the staff.
+setup-submit = Create the administrator account
+invite-title = Welcome to Haven
+invite-intro = Choose a password for your account.
+invite-submit = Set password and sign in
+reset-title = Choose a new password
+reset-intro = An administrator asked for your password to be reset. Choose a new one.
+reset-submit = Set password and sign in
+
+signed-out = You have signed out.
+sign-in-failed = The e-mail address or the password is not right.
+
+home-title = Home
+home-greeting = Hello, { $name }
+home-staff-count = { $count ->
+    [one] { $count } staff account
+   *[other] { $count } staff accounts
+}
+home-invited-count = { $count ->
+    [one] { $count } invitation not yet accepted
+   *[other] { $count } invitations not yet accepted
+}
+home-institutions-hint = Police, prosecutors, courts, inspectorates, centres for social work and partners.
+home-sessions-count = { $count ->
+    [one] You are signed in on { $count } device.
+   *[other] You are signed in on { $count } devices.
+}
+
+users-title = Staff
+users-empty = No accounts yet. Invite your colleagues.
+user-invite = Invite a colleague
+user-new-title = Invite a colleague
+user-new-intro = The person gets a one-time link to choose a password. Give only the roles their work needs.
+user-invite-submit = Create account and invitation link
+user-title = Staff account
+user-created = Created { $time }
+user-access = Access
+user-reset-hint = A one-time link lets the person choose a new password.
+user-new-invite-link = New invitation link
+user-reset-password = Reset password
+user-enable = Enable account
+user-disable-hint = The person can no longer sign in; all their sessions end at once.
+user-disable = Disable account
+
+sessions-title = Signed-in sessions
+sessions-hint = Where you are signed in now. End any you do not recognise, then change your password.
+sessions-empty = No open sessions.
+session-started = Started
+session-last-seen = Last active
+session-address = Address
+session-browser = Browser
+session-this-one = This session
+session-end = End
+
+profile-title = My account
+
+institutions-title = Institutions and partners
+institutions-count = Showing { $shown } of { $total }.
+institutions-empty = Nothing matches. Try fewer words, or another kind.
+institution-name = Name
+institution-kind = Kind
+institution-area = Area
+institution-phone = Phone
+institution-kind-victim_protection_centre = Centre for victims of trafficking
+institution-kind-ministry = Ministry
+institution-kind-labour_inspectorate = Labour inspectorate
+institution-kind-market_inspectorate = Market inspectorate
+institution-kind-police = Police
+institution-kind-border_police = Border police
+institution-kind-prosecutor = Public prosecutor
+institution-kind-court = Court
+institution-kind-foreign_affairs = Foreign affairs, embassy, consulate
+institution-kind-social_work_centre = Centre for social work
+institution-kind-school = School
+institution-kind-health_centre = Health care
+institution-kind-employment_service = Employment service
+institution-kind-partner_ngo = Partner organisation
+institution-kind-hotline_116000 = 116 000 line abroad
+institution-kind-interpol = Interpol
+institution-kind-other = Other

@@ -1,0 +1,133 @@
+## Aplikacija za zaposlene.
+
+nav-home = Početna
+nav-institutions = Institucije
+nav-users = Zaposleni
+nav-profile = Moj nalog
+
+role-admin = Administrator
+role-supervisor = Supervizor
+role-counsellor = Savetnik
+role-case_worker = Voditelj slučaja
+role-lawyer = Advokat
+role-fundraiser = Prikupljanje sredstava
+role-analyst = Analitičar
+role-portal_editor = Urednik portala
+
+status-invited = Pozvan
+status-active = Aktivan
+status-disabled = Onemogućen
+
+field-display-name = Ime
+field-email = Adresa e-pošte
+field-password = Lozinka
+field-new-password = Nova lozinka
+field-password-again = Ponovite novu lozinku
+field-current-password = Trenutna lozinka
+field-organisation = Organizacija
+field-roles = Uloge
+field-status = Status
+field-language = Jezik
+
+password-hint = Najmanje 12 znakova. Nekoliko nepovezanih reči lako se pamti, a teško pogađa.
+password-change-title = Promena lozinke
+password-change-submit = Promeni lozinku
+password-changed = Lozinka je promenjena. Odjavljeni ste sa svih drugih uređaja.
+
+link-invalid-title = Ovaj link više ne važi
+link-used = Ovaj link je već iskorišćen. Svaki link važi samo jednom.
+link-expired = Ovom linku je istekao rok.
+link-revoked = Ovaj link je povučen.
+link-unknown = Ovaj link nije ispravan. Proverite da li ste ga kopirali celog.
+link-invalid-what-now = Ako i dalje treba da postavite lozinku, zatražite novi link od administratora. Ako već imate nalog, prijavite se.
+go-to-sign-in = Idi na prijavu
+link-created-title = Link je napravljen
+link-label = Link
+link-expires = Važi jednom, do { $time }.
+link-shown-once = Kopirajte ga sada i predajte osobi bezbednim putem: neće biti ponovo prikazan.
+invite-created = Nalog je napravljen. Dajte osobi ovaj link da izabere lozinku i prijavi se.
+reset-created = Dajte osobi ovaj link da izabere novu lozinku. Trenutna lozinka važi dok to ne uradi.
+
+setup-title = Podešavanje Havena
+setup-intro = Pravite prvi administratorski nalog. Administratori pozivaju ostale zaposlene.
+setup-submit = Napravi administratorski nalog
+invite-title = Dobro došli u Haven
+invite-intro = Izaberite lozinku za svoj nalog.
+invite-submit = Postavi lozinku i prijavi se
+reset-title = Izaberite novu lozinku
+reset-intro = Administrator je zatražio promenu vaše lozinke. Izaberite novu.
+reset-submit = Postavi lozinku i prijavi se
+
+signed-out = Odjavili ste se.
+sign-in-failed = Adresa e-pošte ili lozinka nije tačna.
+
+home-title = Početna
+home-greeting = Zdravo, { $name }
+home-staff-count = { $count ->
+    [one] { $count } nalog zaposlenih
+    [few] { $count } naloga zaposlenih
+   *[other] { $count } naloga zaposlenih
+}
+home-invited-count = { $count ->
+    [one] { $count } poziv još nije prihvaćen
+    [few] { $count } poziva još nisu prihvaćena
+   *[other] { $count } poziva još nije prihvaćeno
+}
+home-institutions-hint = Policija, tužilaštva, sudovi, inspekcije, centri za socijalni rad i partneri.
+home-sessions-count = { $count ->
+    [one] Prijavljeni ste na { $count } uređaju.
+   *[other] Prijavljeni ste na { $count } uređaja.
+}
+
+users-title = Zaposleni
+users-empty = Još nema naloga. Pozovite kolege.
+user-invite = Pozovi kolegu
+user-new-title = Poziv kolegi
+user-new-intro = Osoba dobija jednokratni link da izabere lozinku. Dodelite samo uloge koje su potrebne za njen posao.
+user-invite-submit = Napravi nalog i link za poziv
+user-title = Nalog zaposlenog
+user-created = Napravljen { $time }
+user-access = Pristup
+user-reset-hint = Jednokratni link omogućava osobi da izabere novu lozinku.
+user-new-invite-link = Novi link za poziv
+user-reset-password = Promeni lozinku
+user-enable = Omogući nalog
+user-disable-hint = Osoba više ne može da se prijavi; sve njene sesije se odmah završavaju.
+user-disable = Onemogući nalog
+
+sessions-title = Aktivne sesije
+sessions-hint = Gde ste trenutno prijavljeni. Završite svaku koju ne prepoznajete, pa promenite lozinku.
+sessions-empty = Nema otvorenih sesija.
+session-started = Početak
+session-last-seen = Poslednja aktivnost
+session-address = Adresa
+session-browser = Pregledač
+session-this-one = Ova sesija
+session-end = Završi
+
+profile-title = Moj nalog
+
+institutions-title = Institucije i partneri
+institutions-count = Prikazano { $shown } od { $total }.
+institutions-empty = Ništa ne odgovara pretrazi. Pokušajte sa manje reči ili drugom vrstom.
+institution-name = Naziv
+institution-kind = Vrsta
+institution-area = Područje
+institution-phone = Telefon
+institution-kind-victim_protection_centre = Centar za zaštitu žrtava trgovine ljudima
+institution-kind-ministry = Ministarstvo
+institution-kind-labour_inspectorate = Inspekcija rada
+institution-kind-market_inspectorate = Tržišna inspekcija
+institution-kind-police = Policija
+institution-kind-border_police = Granična policija
+institution-kind-prosecutor = Javno tužilaštvo
+institution-kind-court = Sud
+institution-kind-foreign_affairs = Spoljni poslovi, ambasada, konzulat
+institution-kind-social_work_centre = Centar za socijalni rad
+institution-kind-school = Škola
+institution-kind-health_centre = Zdravstvena ustanova
+institution-kind-employment_service = Služba za zapošljavanje
+institution-kind-partner_ngo = Partnerska organizacija
+institution-kind-hotline_116000 = Linija 116 000 u inostranstvu
+institution-kind-interpol = Interpol
+institution-kind-other = Ostalo

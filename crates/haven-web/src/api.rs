@@ -1,0 +1,123 @@
+//! The JSON API, described by an OpenAPI document at `/api/openapi.json`.
+//!
+//! Every staff feature gets its API here, under `/api/v1`, behind the same route table and
+//! policy as the pages. Errors are `application/problem+json` (RFC 9457).
+
+use axum::Json;
+use axum::extract::Query;
+use axum::response::{IntoResponse, Response};
+use haven_domain::institutions::InstitutionKind;
+use haven_store::institutions;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::error::AppResult;
+use crate::staff::institutions::localized_name;
+use crate::ui::Ctx;
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Haven API",
+        description = "The JSON API of Haven's staff application. Authenticate with the staff session cookie (and send the `X-CSRF-Token` header on writes) or with an API token."
+    ),
+    paths(me, institutions),
+    components(schemas(Me, InstitutionOut))
+)]
+pub struct ApiDoc;
+
+/// GET /api/openapi.json.
+pub async fn openapi() -> Response {
+    let mut res = Json(ApiDoc::openapi()).into_response();
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-cache"),
+    );
+    res
+}
+
+/// The signed-in staff member.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// The account's id.
+    pub id: uuid::Uuid,
+    /// The organisation's id.
+    pub org_id: uuid::Uuid,
+    /// The name colleagues see.
+    pub display_name: String,
+    /// The sign-in address.
+    pub email: String,
+    /// Language code (`sr-latn`, `sr-cyrl`, `en`).
+    pub language: String,
+    /// Role codes.
+    pub roles: Vec<String>,
+}
+
+/// Who am I.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me), (status = 401, description = "Not signed in")))]
+pub async fn me(ctx: Ctx) -> AppResult<Json<Me>> {
+    let u = ctx.user()?;
+    Ok(Json(Me {
+        id: u.user.id.0,
+        org_id: u.user.org_id.0,
+        display_name: u.user.display_name.clone(),
+        email: u.user.email.clone(),
+        language: u.user.language.code().to_owned(),
+        roles: u.user.roles.iter().map(|r| r.code().to_owned()).collect(),
+    }))
+}
+
+/// An institution of the directory.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstitutionOut {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// Its kind's code.
+    pub kind: String,
+    /// Its name in the caller's language.
+    pub name: String,
+    /// The area it covers.
+    pub area: Option<String>,
+    /// Its country (ISO 3166 alpha-2).
+    pub country: String,
+    /// Its phone.
+    pub phone: Option<String>,
+    /// Its e-mail address.
+    pub email: Option<String>,
+}
+
+/// Filters of the directory.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct InstitutionParams {
+    /// Words to find in a name or area, in either script.
+    pub q: Option<String>,
+    /// A kind's code.
+    pub kind: Option<String>,
+}
+
+/// The directory of institutions.
+#[utoipa::path(get, path = "/api/v1/institutions", params(InstitutionParams), responses((status = 200, body = [InstitutionOut])))]
+pub async fn institutions(
+    ctx: Ctx,
+    Query(p): Query<InstitutionParams>,
+) -> AppResult<Json<Vec<InstitutionOut>>> {
+    let u = ctx.user()?;
+    let kind = p.kind.as_deref().and_then(InstitutionKind::from_code);
+    let q: String = p.q.unwrap_or_default().chars().take(200).collect();
+    let found = institutions::search(&ctx.state.db, u.org(), kind, &q).await?;
+    Ok(Json(
+        found
+            .iter()
+            .map(|i| InstitutionOut {
+                id: i.id,
+                kind: i.kind.code().to_owned(),
+                name: localized_name(i, ctx.lang),
+                area: i.area.clone(),
+                country: i.country.clone(),
+                phone: i.phone.clone(),
+                email: i.email.clone(),
+            })
+            .collect(),
+    ))
+}

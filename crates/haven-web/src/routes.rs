@@ -1,0 +1,167 @@
+//! The route table: every route of the application, with what it requires of the person asking.
+//!
+//! The router is built from this table, so a route cannot exist without an entry that states its
+//! access; the authorisation test walks the same table for every role, for an anonymous visitor
+//! and for a member of another organisation, and fails when a route appears that its own
+//! expectations do not list.
+
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{MethodRouter, get, post};
+use haven_domain::policy::Permission;
+
+use crate::auth::Access;
+use crate::state::AppState;
+use crate::{api, ops, staff};
+
+/// One route's contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// The method.
+    pub method: Method,
+    /// The path pattern (axum syntax, `{id}` for parameters).
+    pub path: &'static str,
+    /// What it requires.
+    pub access: Access,
+}
+
+/// A route: its contract and its handler.
+pub struct Route {
+    /// The contract.
+    pub spec: RouteSpec,
+    /// The handler.
+    pub handler: MethodRouter<AppState>,
+}
+
+fn get_<H, T>(path: &'static str, access: Access, h: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    Route {
+        spec: RouteSpec {
+            method: Method::GET,
+            path,
+            access,
+        },
+        handler: get(h),
+    }
+}
+
+fn post_<H, T>(path: &'static str, access: Access, h: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    Route {
+        spec: RouteSpec {
+            method: Method::POST,
+            path,
+            access,
+        },
+        handler: post(h),
+    }
+}
+
+/// Every route.
+pub fn table() -> Vec<Route> {
+    use Access::{Public, SignIn, Staff};
+    use Permission as P;
+    vec![
+        // Operations and assets.
+        get_("/", Public, ops::root),
+        get_("/healthz", Public, ops::healthz),
+        get_("/readyz", Public, ops::readyz),
+        get_("/metrics", Public, ops::metrics),
+        get_("/static/{file}", Public, ops::asset),
+        // Getting in and out.
+        get_("/staff/link/{token}", SignIn, staff::access::link_form),
+        post_("/staff/link/{token}", SignIn, staff::access::link_submit),
+        get_("/staff/login", SignIn, staff::access::login_form),
+        post_("/staff/login", SignIn, staff::access::login_submit),
+        post_("/staff/logout", SignIn, staff::access::logout),
+        // Home and profile.
+        get_("/staff/", Staff(P::UseStaffApp), staff::home::home),
+        get_(
+            "/staff/profile",
+            Staff(P::UseStaffApp),
+            staff::profile::show,
+        ),
+        post_(
+            "/staff/profile/language",
+            Staff(P::UseStaffApp),
+            staff::profile::set_language,
+        ),
+        post_(
+            "/staff/profile/password",
+            Staff(P::UseStaffApp),
+            staff::profile::change_password,
+        ),
+        post_(
+            "/staff/profile/sessions/{sid}/end",
+            Staff(P::UseStaffApp),
+            staff::profile::end_session,
+        ),
+        // Staff accounts.
+        get_("/staff/users", Staff(P::ManageUsers), staff::users::list),
+        get_(
+            "/staff/users/new",
+            Staff(P::ManageUsers),
+            staff::users::new_form,
+        ),
+        post_(
+            "/staff/users/new",
+            Staff(P::ManageUsers),
+            staff::users::create,
+        ),
+        get_(
+            "/staff/users/{id}",
+            Staff(P::ManageUsers),
+            staff::users::show,
+        ),
+        post_(
+            "/staff/users/{id}/roles",
+            Staff(P::ManageUsers),
+            staff::users::set_roles,
+        ),
+        post_(
+            "/staff/users/{id}/disable",
+            Staff(P::ManageUsers),
+            staff::users::disable,
+        ),
+        post_(
+            "/staff/users/{id}/enable",
+            Staff(P::ManageUsers),
+            staff::users::enable,
+        ),
+        post_(
+            "/staff/users/{id}/reset-password",
+            Staff(P::ManageUsers),
+            staff::users::reset_password,
+        ),
+        post_(
+            "/staff/users/{id}/sessions/{sid}/end",
+            Staff(P::ManageUsers),
+            staff::users::end_session,
+        ),
+        // Institutions.
+        get_(
+            "/staff/institutions",
+            Staff(P::ViewInstitutions),
+            staff::institutions::list,
+        ),
+        // JSON API.
+        get_("/api/openapi.json", Public, api::openapi),
+        get_("/api/v1/me", Staff(P::UseStaffApp), api::me),
+        get_(
+            "/api/v1/institutions",
+            Staff(P::ViewInstitutions),
+            api::institutions,
+        ),
+    ]
+}
+
+/// Every route's contract.
+pub fn specs() -> Vec<RouteSpec> {
+    table().into_iter().map(|r| r.spec).collect()
+}

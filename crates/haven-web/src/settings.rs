@@ -1,0 +1,354 @@
+//! Haven's configuration, as the running system sees it.
+//!
+//! The binary layers the sources (defaults < `haven.toml` < `HAVEN_*` environment < flags) and
+//! deserialises the result into [`Settings`]; unknown keys are refused by serde, and
+//! [`Settings::validate`] refuses values that parse but make no sense, naming the key and what is
+//! expected. Secrets (the master key) never live here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use haven_domain::Language;
+use haven_store::db::{DbLocation, SyncMode};
+use serde::{Deserialize, Serialize};
+
+/// Everything Haven can be told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Where Haven keeps its SQLite database and master key file.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://…`; SQLite in `data_dir` when empty.
+    pub database_url: Option<String>,
+    /// The address Haven listens on.
+    pub listen: SocketAddr,
+    /// The address people use to reach Haven (`https://haven.example.org`), for links in
+    /// e-mails and the setup link; `http://<listen>` when empty.
+    pub public_url: Option<String>,
+    /// Whether to believe `X-Forwarded-For` and `X-Forwarded-Proto` from a reverse proxy.
+    pub trust_proxy: bool,
+    /// The master key file; `<data_dir>/master.key` when empty. `HAVEN_MASTER_KEY` overrides it.
+    pub master_key_file: Option<PathBuf>,
+    /// The organisation created at first start.
+    pub org: OrgSettings,
+    /// Staff sessions.
+    pub session: SessionSettings,
+    /// Request limits.
+    pub limits: LimitSettings,
+    /// Database pool and durability.
+    pub database: DatabaseSettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// The organisation created at first start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrgSettings {
+    /// Its name.
+    pub name: String,
+    /// Its short name for sign-in when several organisations share a platform.
+    pub slug: String,
+    /// Its time zone.
+    pub time_zone: String,
+    /// Its default language.
+    pub language: Language,
+    /// The region for phone numbers typed without a country code.
+    pub phone_region: String,
+}
+
+/// Staff sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSettings {
+    /// Minutes of inactivity after which a session ends.
+    pub idle_timeout_minutes: u32,
+    /// Hours after which a session ends however active it is.
+    pub absolute_lifetime_hours: u32,
+    /// Hours a setup link or invitation stays valid.
+    pub link_lifetime_hours: u32,
+}
+
+/// Request limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitSettings {
+    /// Largest request body for ordinary forms and API calls, in KiB.
+    pub body_kib: u32,
+    /// Seconds after which a request is abandoned.
+    pub request_timeout_seconds: u32,
+}
+
+/// Database pool and durability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// Most connections in the pool.
+    pub max_connections: u32,
+    /// SQLite only: `full` (survives power loss) or `normal` (survives a crash of the process).
+    pub sqlite_synchronous: SyncMode,
+}
+
+/// Logging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter (`info`, `haven=debug,info`).
+    pub level: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./haven-data"),
+            database_url: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            trust_proxy: false,
+            master_key_file: None,
+            org: OrgSettings::default(),
+            session: SessionSettings::default(),
+            limits: LimitSettings::default(),
+            database: DatabaseSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for OrgSettings {
+    fn default() -> Self {
+        Self {
+            name: "Haven".into(),
+            slug: "haven".into(),
+            time_zone: "Europe/Belgrade".into(),
+            language: Language::SrLatn,
+            phone_region: "RS".into(),
+        }
+    }
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            idle_timeout_minutes: 30,
+            absolute_lifetime_hours: 12,
+            link_lifetime_hours: 24,
+        }
+    }
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            body_kib: 1024,
+            request_timeout_seconds: 30,
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            sqlite_synchronous: SyncMode::Full,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+/// A configuration value that makes no sense.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration key `{key}` {problem}")]
+pub struct SettingsError {
+    /// The key, dotted (`session.idle_timeout_minutes`).
+    pub key: &'static str,
+    /// What is expected.
+    pub problem: String,
+}
+
+fn bad(key: &'static str, problem: impl Into<String>) -> SettingsError {
+    SettingsError {
+        key,
+        problem: problem.into(),
+    }
+}
+
+impl Settings {
+    /// Refuses values that parse but cannot work.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if let Some(url) = &self.database_url {
+            DbLocation::parse(url).map_err(|e| bad("database_url", format!("is invalid: {e}")))?;
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(bad("public_url", "must start with http:// or https://"));
+        }
+        if self.org.name.trim().is_empty() {
+            return Err(bad("org.name", "must not be empty"));
+        }
+        if !haven_store::orgs::valid_slug(&self.org.slug) {
+            return Err(bad(
+                "org.slug",
+                "must be 2 to 40 lower-case letters, digits or hyphens",
+            ));
+        }
+        if self.org.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(bad(
+                "org.time_zone",
+                format!(
+                    "must be an IANA time zone such as Europe/Belgrade, not {:?}",
+                    self.org.time_zone
+                ),
+            ));
+        }
+        if self.org.phone_region.len() != 2
+            || !self
+                .org
+                .phone_region
+                .chars()
+                .all(|c| c.is_ascii_uppercase())
+        {
+            return Err(bad(
+                "org.phone_region",
+                "must be a two-letter ISO 3166 country code in capitals, such as RS",
+            ));
+        }
+        if !(5..=24 * 60).contains(&self.session.idle_timeout_minutes) {
+            return Err(bad(
+                "session.idle_timeout_minutes",
+                "must be between 5 and 1440",
+            ));
+        }
+        if !(1..=72).contains(&self.session.absolute_lifetime_hours) {
+            return Err(bad(
+                "session.absolute_lifetime_hours",
+                "must be between 1 and 72",
+            ));
+        }
+        if !(1..=24 * 14).contains(&self.session.link_lifetime_hours) {
+            return Err(bad(
+                "session.link_lifetime_hours",
+                "must be between 1 and 336",
+            ));
+        }
+        if !(16..=1024 * 1024).contains(&self.limits.body_kib) {
+            return Err(bad("limits.body_kib", "must be between 16 and 1048576"));
+        }
+        if !(1..=3600).contains(&self.limits.request_timeout_seconds) {
+            return Err(bad(
+                "limits.request_timeout_seconds",
+                "must be between 1 and 3600",
+            ));
+        }
+        if !(1..=1000).contains(&self.database.max_connections) {
+            return Err(bad(
+                "database.max_connections",
+                "must be between 1 and 1000",
+            ));
+        }
+        if tracing_filter_ok(&self.log.level).is_err() {
+            return Err(bad(
+                "log.level",
+                "must be a log filter such as info or haven=debug,info",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Where the database is.
+    pub fn database_location(&self) -> DbLocation {
+        match &self.database_url {
+            Some(url) => DbLocation::parse(url)
+                .unwrap_or_else(|_| DbLocation::Sqlite(self.data_dir.join("haven.db"))),
+            None => DbLocation::Sqlite(self.data_dir.join("haven.db")),
+        }
+    }
+
+    /// The master key file.
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    /// The address people use to reach Haven, without a trailing slash.
+    pub fn public_base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// Whether Haven is reached over TLS (so cookies get `Secure`).
+    pub fn served_over_tls(&self) -> bool {
+        self.public_base_url().starts_with("https://")
+    }
+}
+
+fn tracing_filter_ok(s: &str) -> Result<(), ()> {
+    let valid = !s.trim().is_empty()
+        && s.split(',').all(|part| {
+            let level = part
+                .rsplit('=')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            let target_ok = part.split('=').next().is_some_and(|t| {
+                t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':' || c == '-')
+            });
+            target_ok
+                && (!part.contains('=')
+                    || ["trace", "debug", "info", "warn", "error", "off"].contains(&level.as_str()))
+        });
+    if valid { Ok(()) } else { Err(()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Settings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let mut s = Settings::default();
+        s.org.time_zone = "Mars/Olympus".into();
+        assert_eq!(s.validate().unwrap_err().key, "org.time_zone");
+        let mut s = Settings::default();
+        s.session.idle_timeout_minutes = 0;
+        assert_eq!(
+            s.validate().unwrap_err().key,
+            "session.idle_timeout_minutes"
+        );
+        let mut s = Settings::default();
+        s.database_url = Some("mysql://x".into());
+        assert_eq!(s.validate().unwrap_err().key, "database_url");
+    }
+}

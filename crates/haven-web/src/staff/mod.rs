@@ -1,0 +1,14 @@
+//! The staff application: one module per feature.
+
+pub mod access;
+pub mod home;
+pub mod institutions;
+pub mod profile;
+pub mod users;
+
+use axum::response::{IntoResponse, Redirect, Response};
+
+/// Redirects after a successful form post (so a reload does not post again).
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
