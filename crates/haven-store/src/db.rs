@@ -9,7 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Postgres, Sqlite, Transaction};
+use sqlx::{Connection, Postgres, Sqlite, Transaction};
 
 use crate::{Result, StoreError};
 
@@ -88,7 +88,9 @@ impl DbLocation {
 /// Removes the password from a URL.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
+        (Some(scheme_end), Some(at))
+            if at > scheme_end && url[scheme_end + 3..at].contains(':') =>
+        {
             let userinfo = &url[scheme_end + 3..at];
             let user = userinfo.split(':').next().unwrap_or("");
             format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
@@ -314,6 +316,10 @@ impl Db {
         if let Some(schema) = &opts.pg_schema {
             connect = connect.options([("search_path", schema.as_str())]);
         }
+        // One direct connection first: a pool reports only that it timed out, while a connection
+        // says why (refused, unknown host, bad password).
+        let probe = sqlx::PgConnection::connect_with(&connect).await?;
+        probe.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             .acquire_timeout(opts.acquire_timeout)
@@ -492,5 +498,9 @@ mod tests {
             "postgres://haven:***@db:5432/haven"
         );
         assert_eq!(redact_url("postgres://db/haven"), "postgres://db/haven");
+        assert_eq!(
+            redact_url("postgres://haven@db/haven"),
+            "postgres://haven@db/haven"
+        );
     }
 }

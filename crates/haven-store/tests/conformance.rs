@@ -1,6 +1,9 @@
 //! The store's conformance suite: every story runs on SQLite and, when
 //! `HAVEN_TEST_DATABASE_URL` is set, on PostgreSQL.
 
+// Stories written as async functions are tests too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use chrono::{DateTime, TimeDelta, Utc};
 use haven_domain::validate::{DisplayName, EmailAddress};
 use haven_domain::{IdGen, Language, ManualClock, OrgId, OsRng, Role, UserId};

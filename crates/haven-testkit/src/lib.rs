@@ -5,6 +5,9 @@
 //! SQLite always, PostgreSQL when `HAVEN_TEST_DATABASE_URL` is set (each test in its own schema,
 //! dropped afterwards). Without it the PostgreSQL runs are reported as ignored, with the reason.
 
+// This crate exists to fail tests loudly: a panic here is a failed test with its reason.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -272,9 +275,11 @@ impl TestApp {
         configure: impl FnOnce(&mut Settings),
     ) -> TestApp {
         let data_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary folder: {e}"));
-        let mut settings = Settings::default();
-        settings.data_dir = data_dir.path().join("data");
-        settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut settings = Settings {
+            data_dir: data_dir.path().join("data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..Settings::default()
+        };
         let pg = match backend {
             TestBackend::Sqlite => None,
             TestBackend::Postgres => {
@@ -525,17 +530,44 @@ impl Page {
     }
 }
 
-/// Undoes the HTML escaping of an attribute value.
+/// Undoes the HTML escaping of an attribute value (named and numeric character references).
 pub fn html_unescape(s: &str) -> String {
-    s.replace("&#x2f;", "/")
-        .replace("&#47;", "/")
-        .replace("&#x27;", "'")
-        .replace("&#39;", "'")
-        .replace("&quot;", "\"")
-        .replace("&#34;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let Some(end) = tail.find(';').filter(|e| *e <= 10) else {
+            out.push('&');
+            rest = &tail[1..];
+            continue;
+        };
+        let entity = &tail[1..end];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &tail[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 impl Client {
@@ -627,6 +659,22 @@ impl Client {
                 .unwrap_or_else(|e| panic!("POST {path}: {e}")),
         )
         .await
+    }
+
+    /// POST a form and return only the status code, or `None` when the server did not answer
+    /// (for crash tests, where the server dies mid-request).
+    pub async fn post_form_checked(&self, path: &str, fields: &[(&str, &str)]) -> Option<u16> {
+        let res = self
+            .inner
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .ok()?;
+        let status = res.status().as_u16();
+        // The acknowledgement is the whole response, not just its first line.
+        res.bytes().await.ok()?;
+        Some(status)
     }
 
     /// Opens `page`, takes the CSRF token from it, and posts `fields` to `action`.

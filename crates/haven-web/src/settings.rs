@@ -347,8 +347,7 @@ mod tests {
             s.validate().unwrap_err().key,
             "session.idle_timeout_minutes"
         );
-        let mut s = Settings::default();
-        s.database_url = Some("mysql://x".into());
+        let s = Settings { database_url: Some("mysql://x".into()), ..Settings::default() };
         assert_eq!(s.validate().unwrap_err().key, "database_url");
     }
 }

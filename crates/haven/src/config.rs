@@ -78,9 +78,13 @@ fn describe(error: figment::Error) -> String {
         });
         let what = match &e.kind {
             figment::error::Kind::UnknownField(field, expected) => {
+                let full = if key.ends_with(field.as_str()) {
+                    key.clone()
+                } else {
+                    join_key(&key, field)
+                };
                 format!(
-                    "unknown key `{}`; expected one of: {}",
-                    join_key(&key, field),
+                    "unknown key `{full}`; expected one of: {}",
                     expected.join(", ")
                 )
             }

@@ -5,13 +5,18 @@ use std::process::ExitCode;
 use haven_web::Settings;
 
 /// Runs the server.
-pub async fn run(settings: Settings) -> Result<ExitCode, String> {
+pub async fn run(mut settings: Settings) -> Result<ExitCode, String> {
     let listen = settings.listen;
-    let haven = super::open(settings).await?;
-    let state = haven.state.clone();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    // With port 0 the system chooses; links must name the port it chose.
+    settings.listen = listener
+        .local_addr()
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listen = settings.listen;
+    let haven = super::open(settings).await?;
+    let state = haven.state.clone();
     let setup_link = haven_web::bootstrap::ensure_setup_link(&state)
         .await
         .map_err(|e| e.to_string())?;
@@ -28,6 +33,7 @@ pub async fn run(settings: Settings) -> Result<ExitCode, String> {
         println!("    {link}");
         println!();
     }
+    println!("Stop it with Ctrl-C (or SIGTERM); requests in flight finish first.");
     tracing::info!(address = %listen, backend = state.db.backend().name(), "listening");
     let router = haven_web::router(state.clone());
     haven_web::serve(listener, router, shutdown_signal())
