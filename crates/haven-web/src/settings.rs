@@ -347,7 +347,10 @@ mod tests {
             s.validate().unwrap_err().key,
             "session.idle_timeout_minutes"
         );
-        let s = Settings { database_url: Some("mysql://x".into()), ..Settings::default() };
+        let s = Settings {
+            database_url: Some("mysql://x".into()),
+            ..Settings::default()
+        };
         assert_eq!(s.validate().unwrap_err().key, "database_url");
     }
 }
