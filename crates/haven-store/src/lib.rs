@@ -11,6 +11,7 @@
 //!
 //! One module per feature, with the same names as in the other layers.
 
+pub mod audit;
 pub mod counters;
 pub mod db;
 pub mod error;

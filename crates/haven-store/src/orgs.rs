@@ -60,6 +60,13 @@ impl TryFrom<OrgRow> for Org {
 pub async fn insert(tx: &mut Tx, org: &Org) -> Result<()> {
     execute!(tx, "INSERT INTO orgs (org_id, slug, name, time_zone, default_language, phone_region, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)", org.id.0, &org.slug, &org.name, &org.time_zone, org.default_language.code(), &org.phone_region, org.created_at).map_err(duplicate_as("slug"))?;
+    // Every organisation's audit chain starts at its creation.
+    execute!(
+        tx,
+        "INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2)",
+        org.id.0,
+        haven_crypto::audit::GENESIS.to_vec()
+    )?;
     Ok(())
 }
 

@@ -52,10 +52,11 @@ pub fn router(state: AppState) -> Router {
     let mut public = Router::new();
     for route in table() {
         let access = route.spec.access;
+        let st = state.clone();
         let handler = route
             .handler
             .route_layer(from_fn(move |req: Request, next: Next| {
-                guard(access, req, next)
+                guard(st.clone(), access, req, next)
             }));
         if route.spec.path.starts_with("/staff") {
             staff = staff.route(route.spec.path, handler);

@@ -13,6 +13,7 @@ use haven_crypto::tokens::token_hash;
 use haven_domain::clock::random_bytes;
 use haven_domain::policy::{Actor, Permission};
 use haven_domain::{Language, OrgId};
+use haven_store::audit::{AuditActor, AuditEvent, Outcome};
 use haven_store::sessions::{self, Session, SessionStage};
 use haven_store::users::{self, User, UserStatus};
 
@@ -279,10 +280,16 @@ pub async fn csrf_layer(State(state): State<AppState>, req: Request, next: Next)
         return next.run(req).await;
     }
     if !same_site_request(req.headers(), state.settings.trust_proxy) {
-        return AppError::Csrf.into_response();
+        return {
+            let r = csrf_refusal(&state, &req, "cross_site");
+            refuse_csrf(&state, r).await
+        };
     }
     let Some(secret) = req.extensions().get::<CsrfSecret>().cloned() else {
-        return AppError::Csrf.into_response();
+        return {
+            let r = csrf_refusal(&state, &req, "no_secret");
+            refuse_csrf(&state, r).await
+        };
     };
     let header_token = req
         .headers()
@@ -313,7 +320,14 @@ pub async fn csrf_layer(State(state): State<AppState>, req: Request, next: Next)
     };
     match token {
         Some(t) if verify_token(&t, &secret.0) => next.run(req).await,
-        _ => AppError::Csrf.into_response(),
+        Some(_) => {
+            let r = csrf_refusal(&state, &req, "wrong_token");
+            refuse_csrf(&state, r).await
+        }
+        None => {
+            let r = csrf_refusal(&state, &req, "missing_token");
+            refuse_csrf(&state, r).await
+        }
     }
 }
 
@@ -330,8 +344,9 @@ pub enum Access {
     Staff(Permission),
 }
 
-/// Enforces a route's [`Access`] before its handler runs.
-pub async fn guard(access: Access, req: Request, next: Next) -> Response {
+/// Enforces a route's [`Access`] before its handler runs; refusals of signed-in staff are
+/// recorded in the audit log.
+pub async fn guard(state: AppState, access: Access, req: Request, next: Next) -> Response {
     match access {
         Access::Public | Access::SignIn => next.run(req).await,
         Access::SecondFactor => {
@@ -343,12 +358,83 @@ pub async fn guard(access: Access, req: Request, next: Next) -> Response {
                 sign_in_required(&req)
             }
         }
-        Access::Staff(permission) => match req.extensions().get::<CurrentUser>() {
-            None => sign_in_required(&req),
-            Some(u) if u.actor().can(permission) => next.run(req).await,
-            Some(_) => AppError::Forbidden.into_response(),
-        },
+        Access::Staff(permission) => {
+            let refusal = match req.extensions().get::<CurrentUser>() {
+                None => return sign_in_required(&req),
+                Some(u) if u.actor().can(permission) => None,
+                Some(u) => Some((
+                    u.org(),
+                    refusal_event(
+                        &req,
+                        AuditActor::User(u.user.id),
+                        "access.denied",
+                        permission_name(permission),
+                    ),
+                )),
+            };
+            match refusal {
+                None => next.run(req).await,
+                Some((org, ev)) => {
+                    if let Err(e) = crate::ui::record_now(&state, org, ev).await {
+                        return e.into_response();
+                    }
+                    AppError::Forbidden.into_response()
+                }
+            }
+        }
     }
+}
+
+fn permission_name(p: Permission) -> &'static str {
+    match p {
+        Permission::UseStaffApp => "use_staff_app",
+        Permission::ManageUsers => "manage_users",
+        Permission::ViewAudit => "view_audit",
+        Permission::ViewInstitutions => "view_institutions",
+        Permission::ManageInstitutions => "manage_institutions",
+    }
+}
+
+/// An audit event for a refused request: the route template, never the raw path.
+fn refusal_event(req: &Request, actor: AuditActor, action: &str, why: &str) -> AuditEvent {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let mut ev = AuditEvent::new(actor, action, Outcome::Denied).details(
+        serde_json::json!({ "method": req.method().as_str(), "route": route, "reason": why }),
+    );
+    ev.request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    ev.ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    ev
+}
+
+/// The audit entry of a CSRF refusal, built before any await (a request is not `Sync`).
+fn csrf_refusal(state: &AppState, req: &Request, why: &str) -> (OrgId, AuditEvent) {
+    let (org, actor) = match (
+        req.extensions().get::<CurrentUser>(),
+        req.extensions().get::<PendingSignIn>(),
+    ) {
+        (Some(u), _) => (u.org(), AuditActor::User(u.user.id)),
+        (None, Some(p)) => (p.user.org_id, AuditActor::User(p.user.id)),
+        (None, None) => (state.default_org, AuditActor::Anonymous),
+    };
+    (org, refusal_event(req, actor, "access.csrf_refused", why))
+}
+
+async fn refuse_csrf(state: &AppState, refusal: (OrgId, AuditEvent)) -> Response {
+    if let Err(e) = crate::ui::record_now(state, refusal.0, refusal.1).await {
+        return e.into_response();
+    }
+    AppError::Csrf.into_response()
 }
 
 fn sign_in_required(req: &Request) -> Response {

@@ -9,6 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use haven_domain::Language;
 use haven_domain::policy::Permission;
+use haven_store::audit::{self, AuditActor, AuditEvent, Outcome};
 
 use crate::auth::{CsrfSecret, CurrentUser, PendingSignIn};
 use crate::error::{AppError, AppResult};
@@ -32,6 +33,8 @@ pub struct Ctx {
     pub ip: Option<String>,
     /// The client's `User-Agent`.
     pub user_agent: Option<String>,
+    /// The request id (shown on error pages, recorded in the audit log).
+    pub request_id: Option<String>,
     csrf_secret: Vec<u8>,
 }
 
@@ -58,6 +61,11 @@ impl FromRequestParts<AppState> for Ctx {
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(|v| v.chars().take(200).collect()),
+            request_id: parts
+                .headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
             csrf_secret: parts
                 .extensions
                 .get::<CsrfSecret>()
@@ -81,6 +89,35 @@ impl Ctx {
     /// The signed-in staff member (the route table guarantees one on staff routes).
     pub fn user(&self) -> AppResult<&CurrentUser> {
         self.user.as_ref().ok_or(AppError::Forbidden)
+    }
+
+    /// An audit event by the person asking, with their address and the request id.
+    pub fn event(&self, action: &str, outcome: Outcome) -> AuditEvent {
+        let actor = match (&self.user, &self.pending) {
+            (Some(u), _) => AuditActor::User(u.user.id),
+            (None, Some(p)) => AuditActor::User(p.user.id),
+            (None, None) => AuditActor::Anonymous,
+        };
+        let mut ev = AuditEvent::new(actor, action, outcome);
+        ev.ip = self.ip.clone();
+        ev.request_id = self.request_id.clone();
+        ev
+    }
+
+    /// Records an event in the organisation's audit log inside `tx`.
+    pub async fn audit(
+        &self,
+        tx: &mut haven_store::Tx,
+        org: haven_domain::OrgId,
+        ev: AuditEvent,
+    ) -> AppResult<()> {
+        audit::append(tx, org, self.state.ids().uuid(), self.state.now(), &ev).await?;
+        Ok(())
+    }
+
+    /// Records an event in its own transaction (for refusals, where nothing else is written).
+    pub async fn audit_now(&self, org: haven_domain::OrgId, ev: AuditEvent) -> AppResult<()> {
+        record_now(&self.state, org, ev).await
     }
 
     /// The layout data for a page titled by the message `title_id`.
@@ -140,6 +177,18 @@ pub fn client_ip(parts: &Parts, trust_proxy: bool) -> Option<String> {
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string())
+}
+
+/// Records an event in its own transaction.
+pub async fn record_now(
+    state: &AppState,
+    org: haven_domain::OrgId,
+    ev: AuditEvent,
+) -> AppResult<()> {
+    let mut tx = state.db.begin().await?;
+    audit::append(&mut tx, org, state.ids().uuid(), state.now(), &ev).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A time in a time zone, written the way the language writes it.

@@ -22,6 +22,8 @@ use crate::auth::{clear_cookie_header, cookie_header, pre_cookie, safe_next, ses
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::ui::{Ctx, FormErrors, Page, render};
+use haven_store::audit::{AuditActor, Outcome};
+use serde_json::json;
 
 #[derive(Template)]
 #[template(path = "staff/link_invalid.html")]
@@ -164,11 +166,23 @@ async fn load_link(ctx: &Ctx, token: &str) -> AppResult<Result<OneTimeLink, Resp
         return Ok(Err(unknown_link(ctx)?));
     }
     let Some(link) = links::by_token(&ctx.state.db, &token_hash(token)).await? else {
+        ctx.audit_now(
+            ctx.state.default_org,
+            ctx.event("auth.link_refused", Outcome::Failed)
+                .details(json!({ "state": "unknown" })),
+        )
+        .await?;
         return Ok(Err(unknown_link(ctx)?));
     };
     match link.state(ctx.state.now()) {
         LinkState::Usable => Ok(Ok(link)),
-        other => Ok(Err(link_invalid(ctx, other)?)),
+        other => {
+            let ev = ctx
+                .event("auth.link_refused", Outcome::Failed)
+                .details(json!({ "purpose": link.purpose.code(), "state": format!("{other:?}").to_lowercase() }));
+            ctx.audit_now(link.org_id, ev).await?;
+            Ok(Err(link_invalid(ctx, other)?))
+        }
     }
 }
 
@@ -345,6 +359,14 @@ pub async fn link_submit(
         }
     };
     let token = start_session(&state, &mut tx, &user, SessionStage::Complete, &ctx).await?;
+    let action = match link.purpose {
+        LinkPurpose::Setup => "auth.setup_completed",
+        LinkPurpose::Invite => "auth.invitation_accepted",
+        LinkPurpose::Reset => "auth.password_reset",
+    };
+    let mut ev = ctx.event(action, Outcome::Ok).target("user", user.id.0);
+    ev.actor = AuditActor::User(user.id);
+    ctx.audit(&mut tx, user.org_id, ev).await?;
     tx.commit().await?;
     Ok(with_session_cookie(&state, see_other("/staff/"), &token))
 }
@@ -428,6 +450,29 @@ pub async fn login_submit(ctx: Ctx, Form(form): Form<LoginForm>) -> AppResult<Re
             c.user
         }
         _ => {
+            let (org_for_log, reason, who) = match (&org, &creds) {
+                (None, _) => (state.default_org, "unknown_organisation", None),
+                (Some(o), None) => (*o, "unknown_account", None),
+                (Some(o), Some(c)) if !password_ok || c.password_hash.is_none() => {
+                    (*o, "wrong_password", Some(c.user.id))
+                }
+                (Some(o), Some(c)) => (
+                    *o,
+                    if c.user.status == UserStatus::Disabled {
+                        "account_disabled"
+                    } else {
+                        "not_activated"
+                    },
+                    Some(c.user.id),
+                ),
+            };
+            let mut ev = ctx
+                .event("auth.sign_in", Outcome::Failed)
+                .details(json!({ "reason": reason }));
+            if let Some(id) = who {
+                ev = ev.target("user", id.0);
+            }
+            ctx.audit_now(org_for_log, ev).await?;
             let mut errors = FormErrors::none();
             errors.add("", ctx.tr().t("sign-in-failed"));
             let mut res = render(&Login {
@@ -445,6 +490,11 @@ pub async fn login_submit(ctx: Ctx, Form(form): Form<LoginForm>) -> AppResult<Re
     };
     let mut tx = state.db.begin().await?;
     let token = start_session(&state, &mut tx, &user, SessionStage::Complete, &ctx).await?;
+    let mut ev = ctx
+        .event("auth.sign_in", Outcome::Ok)
+        .target("user", user.id.0);
+    ev.actor = AuditActor::User(user.id);
+    ctx.audit(&mut tx, user.org_id, ev).await?;
     tx.commit().await?;
     Ok(with_session_cookie(
         &state,
@@ -465,6 +515,13 @@ pub async fn logout(ctx: Ctx) -> AppResult<Response> {
     if let Some(s) = session {
         let mut tx = state.db.begin().await?;
         sessions::end(&mut tx, s.org_id, s.id, "signed_out", state.now()).await?;
+        ctx.audit(
+            &mut tx,
+            s.org_id,
+            ctx.event("auth.sign_out", Outcome::Ok)
+                .target("user", s.user_id.0),
+        )
+        .await?;
         tx.commit().await?;
     }
     let mut res = see_other("/staff/login?signed_out=1");

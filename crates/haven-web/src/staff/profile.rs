@@ -18,6 +18,8 @@ use super::users::{SessionRow, session_rows};
 use crate::auth::safe_next;
 use crate::error::{AppError, AppResult};
 use crate::ui::{Ctx, FormErrors, Page, render};
+use haven_store::audit::Outcome;
+use serde_json::json;
 
 #[derive(Template)]
 #[template(path = "staff/profile.html")]
@@ -136,6 +138,13 @@ pub async fn change_password(ctx: Ctx, Form(form): Form<PasswordForm>) -> AppRes
         now,
     )
     .await?;
+    ctx.audit(
+        &mut tx,
+        me.org(),
+        ctx.event("auth.password_changed", Outcome::Ok)
+            .target("user", me.user.id.0),
+    )
+    .await?;
     tx.commit().await?;
     Ok(see_other("/staff/profile?saved=password"))
 }
@@ -154,6 +163,14 @@ pub async fn end_session(ctx: Ctx, Path(sid): Path<String>) -> AppResult<Respons
     }
     let mut tx = ctx.state.db.begin().await?;
     sessions::end(&mut tx, me.org(), sid, "ended_by_user", now).await?;
+    ctx.audit(
+        &mut tx,
+        me.org(),
+        ctx.event("session.ended", Outcome::Ok)
+            .target("user", me.user.id.0)
+            .details(json!({ "session": sid, "by": "self" })),
+    )
+    .await?;
     tx.commit().await?;
     Ok(see_other("/staff/profile"))
 }

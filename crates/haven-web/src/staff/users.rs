@@ -18,6 +18,8 @@ use super::access::issue_link;
 use super::see_other;
 use crate::error::{AppError, AppResult};
 use crate::ui::{Ctx, FormErrors, Page, render};
+use haven_store::audit::Outcome;
+use serde_json::json;
 
 /// A user as a row of the list.
 pub struct UserRow {
@@ -219,6 +221,7 @@ pub async fn create(ctx: Ctx, Form(pairs): Form<Vec<(String, String)>>) -> AppRe
         Some(me.user.id),
     )
     .await?;
+    ctx.audit(&mut tx, me.org(), ctx.event("user.invited", Outcome::Ok).target("user", id.0).details(json!({ "roles": roles.unwrap_or_default().iter().map(|r| r.code()).collect::<Vec<_>>() }))).await?;
     tx.commit().await?;
     link_created(&ctx, "invite-created", link, &format!("/staff/users/{id}"))
 }
@@ -370,6 +373,16 @@ pub async fn set_roles(
     }
     let mut tx = ctx.state.db.begin().await?;
     users::set_roles(&mut tx, me.org(), user.id, &roles, ctx.state.now()).await?;
+    let before: Vec<&str> = user.roles.iter().map(|r| r.code()).collect();
+    let after: Vec<&str> = roles.iter().map(|r| r.code()).collect();
+    ctx.audit(
+        &mut tx,
+        me.org(),
+        ctx.event("user.roles_changed", Outcome::Ok)
+            .target("user", user.id.0)
+            .details(json!({ "before": before, "after": after })),
+    )
+    .await?;
     tx.commit().await?;
     Ok(see_other(&format!("/staff/users/{}", user.id)))
 }
@@ -410,6 +423,13 @@ pub async fn disable(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
         .await?;
     haven_store::links::revoke_unused(&mut tx, me.org(), LinkPurpose::Reset, Some(user.id), now)
         .await?;
+    ctx.audit(
+        &mut tx,
+        me.org(),
+        ctx.event("user.disabled", Outcome::Ok)
+            .target("user", user.id.0),
+    )
+    .await?;
     tx.commit().await?;
     Ok(see_other(&format!("/staff/users/{}", user.id)))
 }
@@ -427,6 +447,13 @@ pub async fn enable(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
         };
         let mut tx = ctx.state.db.begin().await?;
         users::set_status(&mut tx, me.org(), user.id, status, ctx.state.now()).await?;
+        ctx.audit(
+            &mut tx,
+            me.org(),
+            ctx.event("user.enabled", Outcome::Ok)
+                .target("user", user.id.0),
+        )
+        .await?;
         tx.commit().await?;
     }
     Ok(see_other(&format!("/staff/users/{}", user.id)))
@@ -453,6 +480,14 @@ pub async fn reset_password(ctx: Ctx, Path(id): Path<String>) -> AppResult<Respo
         purpose,
         Some(user.id),
         Some(me.user.id),
+    )
+    .await?;
+    ctx.audit(
+        &mut tx,
+        me.org(),
+        ctx.event("user.password_link_issued", Outcome::Ok)
+            .target("user", user.id.0)
+            .details(json!({ "purpose": purpose.code() })),
     )
     .await?;
     tx.commit().await?;
@@ -483,6 +518,14 @@ pub async fn end_session(ctx: Ctx, Path((id, sid)): Path<(String, String)>) -> A
     }
     let mut tx = ctx.state.db.begin().await?;
     sessions::end(&mut tx, me.org(), sid, "ended_by_admin", now).await?;
+    ctx.audit(
+        &mut tx,
+        me.org(),
+        ctx.event("session.ended", Outcome::Ok)
+            .target("user", user.id.0)
+            .details(json!({ "session": sid, "by": "admin" })),
+    )
+    .await?;
     tx.commit().await?;
     Ok(see_other(&format!("/staff/users/{}", user.id)))
 }

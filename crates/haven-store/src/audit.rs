@@ -1,0 +1,416 @@
+//! The audit log: who did what to which record, when, from where — append-only and hash-chained.
+//!
+//! Every entry's hash covers the previous entry's hash and every field of the entry, encoded
+//! canonically ([`entry_bytes`], the one encoding both [`append`] and [`verify`] use). The chain
+//! head of each organisation lives in `audit_heads`; an append locks that row (an UPDATE on both
+//! backends), so entries of one organisation are numbered 1, 2, 3… without gaps and in commit
+//! order, inside the transaction of the change they record: a change and its audit entry commit
+//! together or not at all. Entries hold field names, never the values of identifying fields.
+
+use chrono::{DateTime, Utc};
+use haven_crypto::audit::{AuditHash, CanonicalEncoder, GENESIS, chain_hash};
+use haven_domain::{OrgId, UserId};
+use uuid::Uuid;
+
+use crate::{Db, Result, StoreError, Tx, execute, on_db, on_tx};
+
+/// Who acted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditActor {
+    /// A signed-in staff member (or one signing in).
+    User(UserId),
+    /// A script using a staff member's API token.
+    Token(UserId),
+    /// Someone not signed in.
+    Anonymous,
+    /// Haven itself, or an administrator at the command line.
+    System,
+}
+
+impl AuditActor {
+    fn kind(self) -> &'static str {
+        match self {
+            AuditActor::User(_) => "user",
+            AuditActor::Token(_) => "token",
+            AuditActor::Anonymous => "anonymous",
+            AuditActor::System => "system",
+        }
+    }
+
+    fn id(self) -> Option<Uuid> {
+        match self {
+            AuditActor::User(u) | AuditActor::Token(u) => Some(u.0),
+            AuditActor::Anonymous | AuditActor::System => None,
+        }
+    }
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done.
+    Ok,
+    /// Refused by the access policy, a CSRF check, throttling.
+    Denied,
+    /// Attempted and failed (a wrong password, a used link).
+    Failed,
+}
+
+impl Outcome {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Denied => "denied",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// An event to record.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    /// Who.
+    pub actor: AuditActor,
+    /// What (`auth.sign_in`, `user.roles_changed`, …).
+    pub action: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The record it concerns: its kind (`user`, `case`, …) and id.
+    pub target: Option<(String, Uuid)>,
+    /// The client's address.
+    pub ip: Option<String>,
+    /// The request id, to find the matching log lines.
+    pub request_id: Option<String>,
+    /// Further facts: field names changed, reasons. Never identifying values.
+    pub details: serde_json::Value,
+}
+
+impl AuditEvent {
+    /// An event with no target, address or details.
+    pub fn new(actor: AuditActor, action: impl Into<String>, outcome: Outcome) -> Self {
+        Self {
+            actor,
+            action: action.into(),
+            outcome,
+            target: None,
+            ip: None,
+            request_id: None,
+            details: serde_json::Value::Object(Default::default()),
+        }
+    }
+
+    /// The same event about a record.
+    pub fn target(mut self, kind: &str, id: Uuid) -> Self {
+        self.target = Some((kind.to_owned(), id));
+        self
+    }
+
+    /// The same event with details.
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+/// A recorded entry.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditEntry {
+    /// The organisation.
+    pub org_id: Uuid,
+    /// Its place in the organisation's chain, from 1.
+    pub seq: i64,
+    /// Its id.
+    pub id: Uuid,
+    /// When.
+    pub occurred_at: DateTime<Utc>,
+    /// `user`, `token`, `anonymous` or `system`.
+    pub actor_kind: String,
+    /// The account, for users and tokens.
+    pub actor_id: Option<Uuid>,
+    /// What.
+    pub action: String,
+    /// `ok`, `denied` or `failed`.
+    pub outcome: String,
+    /// The kind of record.
+    pub target_kind: Option<String>,
+    /// The record.
+    pub target_id: Option<Uuid>,
+    /// The client's address.
+    pub ip: Option<String>,
+    /// The request id.
+    pub request_id: Option<String>,
+    /// Details, as JSON text (hashed exactly as stored).
+    pub details: String,
+    /// The previous entry's hash.
+    pub prev_hash: Vec<u8>,
+    /// This entry's hash.
+    pub hash: Vec<u8>,
+}
+
+/// The canonical bytes of an entry, which its hash covers.
+pub fn entry_bytes(e: &AuditEntry) -> Vec<u8> {
+    let opt_uuid = |u: Option<Uuid>| u.map(|u| u.hyphenated().to_string());
+    CanonicalEncoder::new()
+        .uuid("org_id", e.org_id)
+        .i64("seq", e.seq)
+        .uuid("id", e.id)
+        .str(
+            "occurred_at",
+            &e.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        )
+        .str("actor_kind", &e.actor_kind)
+        .opt_str("actor_id", opt_uuid(e.actor_id).as_deref())
+        .str("action", &e.action)
+        .str("outcome", &e.outcome)
+        .opt_str("target_kind", e.target_kind.as_deref())
+        .opt_str("target_id", opt_uuid(e.target_id).as_deref())
+        .opt_str("ip", e.ip.as_deref())
+        .opt_str("request_id", e.request_id.as_deref())
+        .str("details", &e.details)
+        .finish()
+}
+
+/// Appends an event to the organisation's chain inside `tx`; returns its sequence number.
+pub async fn append(
+    tx: &mut Tx,
+    org: OrgId,
+    id: Uuid,
+    at: DateTime<Utc>,
+    ev: &AuditEvent,
+) -> Result<i64> {
+    // Lock the head for the rest of the transaction; appends of one organisation queue here.
+    let head: Option<(i64, Vec<u8>)> = on_tx!(tx, |c| sqlx::query_as(
+        "UPDATE audit_heads SET seq = seq WHERE org_id = $1 RETURNING seq, hash"
+    )
+    .bind(org.0)
+    .fetch_optional(&mut *c)
+    .await)?;
+    let (last_seq, prev) = match head {
+        Some(h) => h,
+        None => {
+            execute!(
+                tx,
+                "INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2)",
+                org.0,
+                GENESIS.to_vec()
+            )?;
+            (0, GENESIS.to_vec())
+        }
+    };
+    let prev_hash: AuditHash = prev
+        .as_slice()
+        .try_into()
+        .map_err(|_| StoreError::corrupt("audit_heads", "hash", "not 32 bytes"))?;
+    let mut entry = AuditEntry {
+        org_id: org.0,
+        seq: last_seq + 1,
+        id,
+        occurred_at: at,
+        actor_kind: ev.actor.kind().to_owned(),
+        actor_id: ev.actor.id(),
+        action: ev.action.clone(),
+        outcome: ev.outcome.code().to_owned(),
+        target_kind: ev.target.as_ref().map(|(k, _)| k.clone()),
+        target_id: ev.target.as_ref().map(|(_, i)| *i),
+        ip: ev.ip.clone(),
+        request_id: ev.request_id.clone(),
+        details: ev.details.to_string(),
+        prev_hash: prev_hash.to_vec(),
+        hash: Vec::new(),
+    };
+    entry.hash = chain_hash(&prev_hash, &entry_bytes(&entry)).to_vec();
+    execute!(
+        tx,
+        "INSERT INTO audit_log (org_id, seq, id, occurred_at, actor_kind, actor_id, action, outcome, target_kind, target_id, ip, request_id, details, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        entry.org_id,
+        entry.seq,
+        entry.id,
+        entry.occurred_at,
+        entry.actor_kind.clone(),
+        entry.actor_id,
+        entry.action.clone(),
+        entry.outcome.clone(),
+        entry.target_kind.clone(),
+        entry.target_id,
+        entry.ip.clone(),
+        entry.request_id.clone(),
+        entry.details.clone(),
+        entry.prev_hash.clone(),
+        entry.hash.clone()
+    )?;
+    execute!(
+        tx,
+        "UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1",
+        org.0,
+        entry.seq,
+        entry.hash.clone()
+    )?;
+    Ok(entry.seq)
+}
+
+/// The head of an organisation's chain: the last sequence number and hash.
+pub async fn head(db: &Db, org: OrgId) -> Result<(i64, AuditHash)> {
+    let row: Option<(i64, Vec<u8>)> = on_db!(db, |c| sqlx::query_as(
+        "SELECT seq, hash FROM audit_heads WHERE org_id = $1"
+    )
+    .bind(org.0)
+    .fetch_optional(c)
+    .await)?;
+    match row {
+        None => Ok((0, GENESIS)),
+        Some((seq, hash)) => Ok((
+            seq,
+            hash.as_slice()
+                .try_into()
+                .map_err(|_| StoreError::corrupt("audit_heads", "hash", "not 32 bytes"))?,
+        )),
+    }
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// How many entries were checked.
+    pub entries: i64,
+    /// The head's sequence number.
+    pub head_seq: i64,
+    /// The head's hash.
+    pub head_hash: AuditHash,
+    /// The first entry that breaks the chain, and why; `None` when the chain holds.
+    pub first_broken: Option<(i64, String)>,
+}
+
+const PAGE: i64 = 2000;
+
+/// Recomputes an organisation's chain from the first entry and compares it with the head.
+pub async fn verify(db: &Db, org: OrgId) -> Result<Verification> {
+    let (head_seq, head_hash) = head(db, org).await?;
+    let mut expected_seq = 1i64;
+    let mut prev = GENESIS;
+    let mut entries = 0i64;
+    loop {
+        let page: Vec<AuditEntry> = on_db!(db, |c| {
+            sqlx::query_as(
+            "SELECT org_id, seq, id, occurred_at, actor_kind, actor_id, action, outcome, target_kind, target_id, ip, request_id, details, prev_hash, hash \
+             FROM audit_log WHERE org_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3"
+        )
+        .bind(org.0)
+        .bind(expected_seq)
+        .bind(PAGE)
+        .fetch_all(c)
+        .await
+        })?;
+        if page.is_empty() {
+            break;
+        }
+        for e in &page {
+            let broken = |reason: String| Verification {
+                entries,
+                head_seq,
+                head_hash,
+                first_broken: Some((e.seq, reason)),
+            };
+            if e.seq != expected_seq {
+                return Ok(Verification {
+                    entries,
+                    head_seq,
+                    head_hash,
+                    first_broken: Some((
+                        expected_seq,
+                        format!(
+                            "entry {expected_seq} is missing (the next one is {})",
+                            e.seq
+                        ),
+                    )),
+                });
+            }
+            if e.prev_hash.as_slice() != prev.as_slice() {
+                return Ok(broken(
+                    "it does not follow the entry before it (previous hash differs)".into(),
+                ));
+            }
+            let computed = chain_hash(&prev, &entry_bytes(e));
+            if e.hash.as_slice() != computed.as_slice() {
+                return Ok(broken("its content was changed (hash differs)".into()));
+            }
+            prev = computed;
+            expected_seq += 1;
+            entries += 1;
+        }
+    }
+    let last = expected_seq - 1;
+    let first_broken = if last != head_seq {
+        Some((
+            last + 1,
+            format!(
+                "the chain ends at entry {last} but its head says {head_seq}: entries were removed from the end"
+            ),
+        ))
+    } else if prev != head_hash {
+        Some((last, "the last entry differs from the chain head".into()))
+    } else {
+        None
+    };
+    Ok(Verification {
+        entries,
+        head_seq,
+        head_hash,
+        first_broken,
+    })
+}
+
+/// Filters for reading the log.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only entries about this record.
+    pub target: Option<(String, Uuid)>,
+    /// Only entries by this account.
+    pub actor: Option<UserId>,
+    /// Only actions starting with this prefix (`auth.`).
+    pub action_prefix: Option<String>,
+    /// Only entries before this sequence number (for paging back).
+    pub before_seq: Option<i64>,
+}
+
+/// Entries, newest first.
+pub async fn list(db: &Db, org: OrgId, f: &AuditFilter, limit: i64) -> Result<Vec<AuditEntry>> {
+    let like = f
+        .action_prefix
+        .as_ref()
+        .map(|p| format!("{}%", p.replace('%', "").replace('_', "\\_")));
+    Ok(on_db!(db, |c| {
+        sqlx::query_as(
+        "SELECT org_id, seq, id, occurred_at, actor_kind, actor_id, action, outcome, target_kind, target_id, ip, request_id, details, prev_hash, hash \
+         FROM audit_log WHERE org_id = $1 \
+         AND ($2 IS NULL OR target_kind = $2) AND ($3 IS NULL OR target_id = $3) \
+         AND ($4 IS NULL OR actor_id = $4) AND ($5 IS NULL OR action LIKE $5 ESCAPE '\\') \
+         AND ($6 IS NULL OR seq < $6) \
+         ORDER BY seq DESC LIMIT $7"
+    )
+    .bind(org.0)
+    .bind(f.target.as_ref().map(|(k, _)| k.clone()))
+    .bind(f.target.as_ref().map(|(_, i)| *i))
+    .bind(f.actor.map(|a| a.0))
+    .bind(like)
+    .bind(f.before_seq)
+    .bind(limit)
+    .fetch_all(c)
+    .await
+    })?)
+}
+
+/// How many failed sign-ins came from `ip` since `since`, across organisations (per-address
+/// throttling that every Haven process sharing the database sees alike).
+pub async fn failed_sign_ins_from(db: &Db, ip: &str, since: DateTime<Utc>) -> Result<i64> {
+    Ok(on_db!(db, |c| {
+        sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'auth.sign_in' AND outcome = 'failed' AND ip = $1 AND occurred_at > $2"
+    )
+    .bind(ip)
+    .bind(since)
+    .fetch_one(c)
+    .await
+    })?)
+}
