@@ -31,6 +31,13 @@ pub struct SettingFlags {
 /// Environment variables that are not settings: secrets read separately, and the test suite's.
 const NOT_SETTINGS: &[&str] = &["master_key", "config", "test_database_url", "test_browser"];
 
+/// Whether an environment variable (without its `HAVEN_` prefix) is something other than a
+/// setting. Keys arrive in the case they were written in, so compare without case.
+fn is_not_a_setting(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.starts_with("test_") || NOT_SETTINGS.contains(&key.as_str())
+}
+
 /// Loads the settings; the error is one sentence that names the key and what is expected.
 pub fn load(config_file: Option<&Path>, flags: &SettingFlags) -> Result<Settings, String> {
     let mut figment = Figment::from(Serialized::defaults(Settings::default()));
@@ -57,7 +64,7 @@ pub fn load(config_file: Option<&Path>, flags: &SettingFlags) -> Result<Settings
         .merge(
             Env::prefixed("HAVEN_")
                 .split("__")
-                .filter(|k| !NOT_SETTINGS.contains(&k.as_str())),
+                .filter(|k| !is_not_a_setting(k.as_str())),
         )
         .merge(Serialized::defaults(flags));
     let settings: Settings = figment.extract().map_err(describe)?;

@@ -164,6 +164,25 @@ fn bad_configuration_is_refused_with_the_key_name() {
 }
 
 #[test]
+fn the_test_suites_own_variables_are_not_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(haven(dir.path())
+        .arg("config")
+        .env("HAVEN_TEST_BROWSER", "1")
+        .env("HAVEN_TEST_DATABASE_URL", "postgres://x@y/z"));
+    assert!(out.status.success(), "{}", text(&out));
+    let out = run(haven(dir.path())
+        .arg("config")
+        .env("HAVEN_NOT_A_SETTING", "1"));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown key `not_a_setting`"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
 fn config_never_prints_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(haven(dir.path()).args([
