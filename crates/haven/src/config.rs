@@ -57,7 +57,13 @@ pub fn load(config_file: Option<&Path>, flags: &SettingFlags) -> Result<Settings
         .merge(
             Env::prefixed("HAVEN_")
                 .split("__")
-                .filter(|k| !NOT_SETTINGS.contains(&k.as_str())),
+                // The key arrives as written in the environment (HAVEN_MASTER_KEY → MASTER_KEY):
+                // compare without regard to case.
+                .filter(|k| {
+                    !NOT_SETTINGS
+                        .iter()
+                        .any(|n| k.as_str().eq_ignore_ascii_case(n))
+                }),
         )
         .merge(Serialized::defaults(flags));
     let settings: Settings = figment.extract().map_err(describe)?;
