@@ -124,6 +124,7 @@ fn rotation_re_encrypts_everything_and_old_data_still_reads() {
         "{t}"
     );
     assert!(t.contains("ok      encrypted fields: 160 in 1 organisation(s), all under data keys the organisations have (v2)"), "{t}");
+    assert!(t.contains("ok      audit log: "), "{t}");
 
     // A damaged field: `keys check` names the record; `check` sees a version nobody has.
     let victim = before[4].0;
@@ -287,6 +288,8 @@ fn a_new_master_key_replaces_the_old_one() {
         );
     });
     drop(server);
+    let t = ok(dir, &["audit", "verify"]);
+    assert!(t.contains("The audit log is intact"), "{t}");
 
     // The old key no longer opens this database: one sentence with both fingerprints.
     let expected = format!(

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use haven_crypto::MasterKey;
 use haven_store::db::{DbLocation, DbOptions};
 use haven_store::encrypted::{self, CheckDepth};
-use haven_store::{Db, keys, orgs};
+use haven_store::{Db, audit, keys, orgs};
 use haven_web::Settings;
 
 struct Report {
@@ -165,8 +165,11 @@ pub async fn run(settings: Settings) -> Result<ExitCode, String> {
         }
     };
     // The checks below read tables of the current schema.
-    if current && let Some(master) = &master {
-        check_keys(&mut r, &db, master).await;
+    if current {
+        if let Some(master) = &master {
+            check_keys(&mut r, &db, master).await;
+        }
+        check_audit(&mut r, &db).await;
     }
     db.close().await;
     Ok(finish(&r))
@@ -226,6 +229,39 @@ async fn check_keys(r: &mut Report, db: &Db, master: &MasterKey) {
             format!("{failed} of {fields} cannot be opened: run `haven keys check` for the list"),
         );
     }
+}
+
+/// Every organisation's audit chain holds from its first entry to its head.
+async fn check_audit(r: &mut Report, db: &Db) {
+    let all = match orgs::list(db).await {
+        Ok(all) => all,
+        Err(e) => return r.fail("audit log", e.to_string()),
+    };
+    let mut entries = 0;
+    for org in &all {
+        match audit::verify(db, org.id).await {
+            Ok(v) => match v.first_broken {
+                None => entries += v.entries,
+                Some((seq, why)) => {
+                    return r.fail(
+                        "audit log",
+                        format!(
+                            "the chain of organisation {} is broken at entry {seq}: {why} (run `haven audit verify`)",
+                            org.slug
+                        ),
+                    );
+                }
+            },
+            Err(e) => return r.fail("audit log", e.to_string()),
+        }
+    }
+    r.ok(
+        "audit log",
+        format!(
+            "{entries} entries in {} organisation(s), every chain intact",
+            all.len()
+        ),
+    );
 }
 
 fn finish(r: &Report) -> ExitCode {

@@ -1,5 +1,6 @@
 //! The administration commands.
 
+pub mod audit;
 pub mod check;
 pub mod demo;
 pub mod keys;
