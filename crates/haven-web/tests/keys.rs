@@ -144,3 +144,31 @@ conformance!(async fn a_master_key_that_does_not_match_stops_haven(backend) {
     assert_eq!(again.state.keys.master().fingerprint(), right.fingerprint());
     assert_eq!(again.state.keys.get(app.state.default_org).await.unwrap().current_version(), 1);
 });
+
+conformance!(async fn a_running_haven_follows_a_master_key_rotated_elsewhere(backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.state.default_org;
+    let someone = person(&app, "Tijana Perić", "+381 60 777 8888");
+    insert(&app, &app.state.keys.get(org).await.unwrap(), &someone).await;
+    let old = app.state.keys.master();
+    // What `haven keys rotate-master` does: the new key in a file of its own, the database
+    // re-wrapped, then the new file put in place of the old.
+    let path = app.settings.master_key_path();
+    let new_path = path.with_file_name("master.key.new-test");
+    let new = MasterKey::create_file(&new_path, &OsRng).unwrap();
+    let mut tx = app.state.db.begin().await.unwrap();
+    keys::rewrap_all(&mut tx, &old, &new, &OsRng).await.unwrap();
+    tx.commit().await.unwrap();
+    // Before the file is swapped the database names a key this process cannot find: it keeps
+    // working with the keys it has.
+    app.clock.advance(TimeDelta::seconds(61));
+    assert_eq!(app.state.keys.get(org).await.unwrap().current_version(), 1);
+    assert_eq!(app.state.keys.master().fingerprint(), old.fingerprint());
+    assert_eq!(read(&app, someone.id).await.name, "Tijana Perić");
+    // Once the key file holds the new key, the next reload takes it from there.
+    std::fs::rename(&new_path, &path).unwrap();
+    app.clock.advance(TimeDelta::seconds(61));
+    assert_eq!(app.state.keys.get(org).await.unwrap().current_version(), 1);
+    assert_eq!(app.state.keys.master().fingerprint(), new.fingerprint());
+    assert_eq!(read(&app, someone.id).await.name, "Tijana Perić");
+});
