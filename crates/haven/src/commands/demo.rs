@@ -1,8 +1,9 @@
 //! `haven demo`: synthetic, clearly fake data for demonstrations and benchmarks.
 //!
 //! Everything it writes is marked as demo data: e-mail addresses end in `.invalid` (a domain
-//! that can never exist), names carry "(demo)". It adds to the default organisation, and refuses
-//! to touch one that has staff who are not demo accounts unless told `--yes`.
+//! that can never exist), names carry "(demo)", and the people it records (encrypted like real
+//! ones) have numbers from one block of `064 000`. It adds to the default organisation, and
+//! refuses to touch one that has staff who are not demo accounts unless told `--yes`.
 
 use std::process::ExitCode;
 
