@@ -10,6 +10,7 @@ pub mod institutions;
 pub mod lang;
 pub mod numbering;
 pub mod passwords;
+pub mod people;
 pub mod policy;
 pub mod role;
 pub mod script;

@@ -279,7 +279,72 @@ pub struct Verification {
     /// The head's hash.
     pub head_hash: AuditHash,
     /// The first entry that breaks the chain, and why; `None` when the chain holds.
-    pub first_broken: Option<(i64, String)>,
+    pub first_broken: Option<(i64, ChainBreak)>,
+}
+
+/// How the chain breaks at an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainBreak {
+    /// The entry is missing; `next` is the one that follows the gap.
+    Missing {
+        /// The sequence number found instead.
+        next: i64,
+    },
+    /// Its previous-hash field is not the hash of the entry before it (reordered or replaced).
+    DoesNotFollow,
+    /// Its content does not hash to its recorded hash (changed).
+    Changed,
+    /// The chain ends at `last` but the head says `head`: entries were removed from the end.
+    TailRemoved {
+        /// The last entry present.
+        last: i64,
+        /// The head's sequence number.
+        head: i64,
+    },
+    /// The last entry's hash is not the head's.
+    HeadDiffers,
+    /// Entries follow the one the head names: they were added outside Haven.
+    AfterHead {
+        /// The head's sequence number.
+        head: i64,
+    },
+}
+
+impl ChainBreak {
+    /// A stable code for messages (`audit-break-<code>` in the translations).
+    pub fn code(self) -> &'static str {
+        match self {
+            ChainBreak::Missing { .. } => "missing",
+            ChainBreak::DoesNotFollow => "does-not-follow",
+            ChainBreak::Changed => "changed",
+            ChainBreak::TailRemoved { .. } => "tail-removed",
+            ChainBreak::HeadDiffers => "head-differs",
+            ChainBreak::AfterHead { .. } => "after-head",
+        }
+    }
+}
+
+impl std::fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChainBreak::Missing { next } => {
+                write!(f, "the entry is missing (the next one is {next})")
+            }
+            ChainBreak::DoesNotFollow => {
+                f.write_str("it does not follow the entry before it (previous hash differs)")
+            }
+            ChainBreak::Changed => f.write_str("its content was changed (hash differs)"),
+            ChainBreak::TailRemoved { last, head } => write!(
+                f,
+                "the chain ends at entry {last} but its head says {head}: entries were removed from the end"
+            ),
+            ChainBreak::HeadDiffers => f.write_str("the last entry differs from the chain head"),
+            ChainBreak::AfterHead { head } => write!(
+                f,
+                "the head says the chain ends at entry {head}, but entries follow it: they were added outside Haven"
+            ),
+        }
+    }
 }
 
 const PAGE: i64 = 2000;
@@ -306,7 +371,7 @@ pub async fn verify(db: &Db, org: OrgId) -> Result<Verification> {
             break;
         }
         for e in &page {
-            let broken = |reason: String| Verification {
+            let broken = |reason: ChainBreak| Verification {
                 entries,
                 head_seq,
                 head_hash,
@@ -317,23 +382,15 @@ pub async fn verify(db: &Db, org: OrgId) -> Result<Verification> {
                     entries,
                     head_seq,
                     head_hash,
-                    first_broken: Some((
-                        expected_seq,
-                        format!(
-                            "entry {expected_seq} is missing (the next one is {})",
-                            e.seq
-                        ),
-                    )),
+                    first_broken: Some((expected_seq, ChainBreak::Missing { next: e.seq })),
                 });
             }
             if e.prev_hash.as_slice() != prev.as_slice() {
-                return Ok(broken(
-                    "it does not follow the entry before it (previous hash differs)".into(),
-                ));
+                return Ok(broken(ChainBreak::DoesNotFollow));
             }
             let computed = chain_hash(&prev, &entry_bytes(e));
             if e.hash.as_slice() != computed.as_slice() {
-                return Ok(broken("its content was changed (hash differs)".into()));
+                return Ok(broken(ChainBreak::Changed));
             }
             prev = computed;
             expected_seq += 1;
@@ -341,15 +398,18 @@ pub async fn verify(db: &Db, org: OrgId) -> Result<Verification> {
         }
     }
     let last = expected_seq - 1;
-    let first_broken = if last != head_seq {
+    let first_broken = if last > head_seq {
+        Some((head_seq + 1, ChainBreak::AfterHead { head: head_seq }))
+    } else if last < head_seq {
         Some((
             last + 1,
-            format!(
-                "the chain ends at entry {last} but its head says {head_seq}: entries were removed from the end"
-            ),
+            ChainBreak::TailRemoved {
+                last,
+                head: head_seq,
+            },
         ))
     } else if prev != head_hash {
-        Some((last, "the last entry differs from the chain head".into()))
+        Some((last, ChainBreak::HeadDiffers))
     } else {
         None
     };
@@ -361,11 +421,87 @@ pub async fn verify(db: &Db, org: OrgId) -> Result<Verification> {
     })
 }
 
+/// The entry at `seq` of an organisation's chain, if there is one.
+pub async fn entry_at(db: &Db, org: OrgId, seq: i64) -> Result<Option<AuditEntry>> {
+    Ok(on_db!(db, |c| {
+        sqlx::query_as(
+            "SELECT org_id, seq, id, occurred_at, actor_kind, actor_id, action, outcome, target_kind, target_id, ip, request_id, details, prev_hash, hash \
+             FROM audit_log WHERE org_id = $1 AND seq = $2",
+        )
+        .bind(org.0)
+        .bind(seq)
+        .fetch_optional(c)
+        .await
+    })?)
+}
+
+/// Why a checkpoint does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckpointProblem {
+    /// The signature is not valid under the expected public key (forged, altered, or signed with
+    /// another master key).
+    BadSignature,
+    /// The checkpoint's head is not a well-formed hash.
+    Malformed,
+    /// The chain has no entry at the checkpoint's sequence number (entries were removed).
+    Missing(i64),
+    /// The chain's entry at the checkpoint's sequence number has another hash (history was
+    /// rewritten).
+    HashDiffers(i64),
+}
+
+impl std::fmt::Display for CheckpointProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CheckpointProblem::BadSignature => f.write_str(
+                "its signature is not valid under the key derived from this master key: it was altered, forged or made with another master key",
+            ),
+            CheckpointProblem::Malformed => f.write_str("its head hash is not a 32-byte hex value"),
+            CheckpointProblem::Missing(seq) => {
+                write!(f, "the chain has no entry {seq}: entries were removed")
+            }
+            CheckpointProblem::HashDiffers(seq) => write!(
+                f,
+                "entry {seq} of the chain has another hash than the checkpoint: the log was rewritten"
+            ),
+        }
+    }
+}
+
+/// Checks a signed checkpoint against the chain: its signature under `expected_public_key_hex`,
+/// and that the chain holds the checkpoint's entry with exactly that hash. Together with
+/// [`verify`], this catches a log rewritten consistently after the checkpoint was taken.
+pub async fn check_checkpoint(
+    db: &Db,
+    checkpoint: &haven_crypto::Checkpoint,
+    expected_public_key_hex: &str,
+) -> Result<Option<CheckpointProblem>> {
+    if !checkpoint.verify_with(expected_public_key_hex) {
+        return Ok(Some(CheckpointProblem::BadSignature));
+    }
+    let Some(head) = checkpoint.head() else {
+        return Ok(Some(CheckpointProblem::Malformed));
+    };
+    if checkpoint.seq == 0 {
+        // The empty chain: its head is the genesis value.
+        return Ok((head != GENESIS).then_some(CheckpointProblem::HashDiffers(0)));
+    }
+    match entry_at(db, OrgId(checkpoint.org_id), checkpoint.seq).await? {
+        None => Ok(Some(CheckpointProblem::Missing(checkpoint.seq))),
+        Some(e) if e.hash.as_slice() != head.as_slice() => {
+            Ok(Some(CheckpointProblem::HashDiffers(checkpoint.seq)))
+        }
+        Some(_) => Ok(None),
+    }
+}
+
 /// Filters for reading the log.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     /// Only entries about this record.
     pub target: Option<(String, Uuid)>,
+    /// Only entries about the record with this id, of whatever kind.
+    pub record: Option<Uuid>,
     /// Only entries by this account.
     pub actor: Option<UserId>,
     /// Only actions starting with this prefix (`auth.`).
@@ -386,7 +522,7 @@ pub async fn list(db: &Db, org: OrgId, f: &AuditFilter, limit: i64) -> Result<Ve
          FROM audit_log WHERE org_id = $1 \
          AND ($2 IS NULL OR target_kind = $2) AND ($3 IS NULL OR target_id = $3) \
          AND ($4 IS NULL OR actor_id = $4) AND ($5 IS NULL OR action LIKE $5 ESCAPE '\\') \
-         AND ($6 IS NULL OR seq < $6) \
+         AND ($6 IS NULL OR seq < $6) AND ($8 IS NULL OR target_id = $8) \
          ORDER BY seq DESC LIMIT $7"
     )
     .bind(org.0)
@@ -396,6 +532,7 @@ pub async fn list(db: &Db, org: OrgId, f: &AuditFilter, limit: i64) -> Result<Ve
     .bind(like)
     .bind(f.before_seq)
     .bind(limit)
+    .bind(f.record)
     .fetch_all(c)
     .await
     })?)

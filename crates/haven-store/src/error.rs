@@ -32,12 +32,67 @@ pub enum StoreError {
     /// The database URL or options are unusable.
     #[error("{0}")]
     Config(String),
+    /// An encrypted value could not be sealed or did not open (the message names the place,
+    /// never the value).
+    #[error("encrypted value {table}.{column} of record {record}: {source}")]
+    Crypto {
+        /// The table.
+        table: &'static str,
+        /// The column.
+        column: &'static str,
+        /// The row's id.
+        record: uuid::Uuid,
+        /// What went wrong.
+        source: haven_crypto::CryptoError,
+    },
+    /// The organisation keys in the database were wrapped by another master key.
+    #[error(
+        "the master key does not match this database (fingerprint {actual}, the database expects {expected})"
+    )]
+    MasterKeyMismatch {
+        /// The fingerprint of the master key in use.
+        actual: String,
+        /// The fingerprint recorded with the wrapped keys.
+        expected: String,
+    },
+    /// An organisation has no key of this purpose.
+    #[error("organisation {org} has no {purpose} key")]
+    NoKey {
+        /// The organisation.
+        org: uuid::Uuid,
+        /// `data` or `index`.
+        purpose: &'static str,
+    },
+    /// A wrapped key names the master key in use but does not open with it: it was altered.
+    #[error(
+        "the {purpose} key version {version} of organisation {org} cannot be unwrapped although it names this master key: the wrapped key was altered"
+    )]
+    KeyUnwrap {
+        /// The organisation.
+        org: uuid::Uuid,
+        /// `data` or `index`.
+        purpose: &'static str,
+        /// The key version.
+        version: u32,
+    },
 }
 
 impl StoreError {
     /// Whether this is a violation of a unique key.
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+
+    /// The data key version named by a ciphertext that the keyring did not hold, if that is what
+    /// went wrong (a newer version made by another process: reload the keyring and retry).
+    pub fn unknown_key_version(&self) -> Option<u32> {
+        match self {
+            StoreError::Crypto {
+                source: haven_crypto::CryptoError::UnknownKeyVersion(v),
+                ..
+            } => Some(*v),
+            _ => None,
+        }
     }
 
     /// A corrupt-value error.

@@ -14,10 +14,13 @@
 pub mod audit;
 pub mod counters;
 pub mod db;
+pub mod encrypted;
 pub mod error;
 pub mod institutions;
+pub mod keys;
 pub mod links;
 pub mod orgs;
+pub mod people;
 pub mod sessions;
 pub mod users;
 

@@ -231,6 +231,11 @@ impl TestDb {
             _pg: pg,
         }
     }
+
+    /// The PostgreSQL schema of this test (`None` on SQLite), e.g. for `pg_dump --schema`.
+    pub fn pg_schema(&self) -> Option<&str> {
+        self._pg.as_ref().map(|p| p.name.as_str())
+    }
 }
 
 /// A running Haven for one test.
@@ -339,6 +344,11 @@ impl TestApp {
             server: Some(server),
             _pg: pg,
         }
+    }
+
+    /// The PostgreSQL schema of this test (`None` on SQLite), e.g. for `pg_dump --schema`.
+    pub fn pg_schema(&self) -> Option<&str> {
+        self._pg.as_ref().map(|p| p.name.as_str())
     }
 
     /// A client with its own cookie jar, like a fresh browser.

@@ -16,6 +16,7 @@ use haven_store::{Db, StoreError, institutions, users};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::i18n::{I18n, I18nError};
+use crate::keys::Keyrings;
 use crate::settings::{Settings, SettingsError};
 use crate::state::{AppState, Inner};
 
@@ -61,6 +62,11 @@ pub enum StartError {
     /// Something failed in the store while setting up.
     #[error("database error while starting: {0}")]
     Store(#[from] StoreError),
+    /// The organisation keys cannot be used with this master key (the message says why in one
+    /// sentence: "the master key does not match this database (fingerprint …, the database
+    /// expects …)").
+    #[error(transparent)]
+    Keys(StoreError),
 }
 
 /// What starting needs besides the settings.
@@ -222,17 +228,41 @@ pub async fn open(settings: Settings, opts: StartOptions) -> Result<Haven, Start
     let dummy_password_hash = passwords
         .hash("haven: no such account", opts.rng.as_ref())
         .map_err(|e| StartError::KeyEnv(e.to_string()))?;
+    // Refuse a wrong master key before anything is written with it.
+    haven_store::keys::check_master(&db, &master)
+        .await
+        .map_err(StartError::Keys)?;
     let default_org = match existing.first() {
         Some(org) => org.id,
-        None => create_first_org(&db, &settings, opts.clock.as_ref(), opts.rng.as_ref()).await?,
+        None => {
+            create_first_org(
+                &db,
+                &settings,
+                &master,
+                opts.clock.as_ref(),
+                opts.rng.as_ref(),
+            )
+            .await?
+        }
     };
+    // Organisations made before organisation keys existed get theirs now.
+    haven_store::keys::ensure_for_all_orgs(&db, &master, opts.clock.now(), opts.rng.as_ref())
+        .await?;
+    let key_file = opts
+        .master_key_env
+        .as_deref()
+        .is_none_or(|v| v.trim().is_empty())
+        .then(|| settings.master_key_path());
+    let keys = Keyrings::load(db.clone(), opts.clock.clone(), master, key_file)
+        .await
+        .map_err(StartError::Keys)?;
     let state = AppState::new(Inner {
         settings,
         db,
         clock: opts.clock,
         rng: opts.rng,
         i18n,
-        master,
+        keys,
         passwords,
         metrics: metrics_handle(),
         dummy_password_hash,
@@ -244,6 +274,7 @@ pub async fn open(settings: Settings, opts: StartOptions) -> Result<Haven, Start
 async fn create_first_org(
     db: &Db,
     settings: &Settings,
+    master: &MasterKey,
     clock: &dyn Clock,
     rng: &dyn SecureRng,
 ) -> Result<OrgId, StartError> {
@@ -260,6 +291,7 @@ async fn create_first_org(
     };
     let mut tx = db.begin().await?;
     orgs::insert(&mut tx, &org).await?;
+    haven_store::keys::create_for_org(&mut tx, master, org.id, now, rng).await?;
     institutions::seed_defaults(&mut tx, org.id, &ids, now).await?;
     tx.commit().await?;
     tracing::info!(org = %org.id, "created the organisation");

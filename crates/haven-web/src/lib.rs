@@ -10,6 +10,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod error;
 pub mod i18n;
+pub mod keys;
 pub mod ops;
 pub mod routes;
 pub mod security;

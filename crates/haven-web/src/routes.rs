@@ -144,6 +144,13 @@ pub fn table() -> Vec<Route> {
             Staff(P::ManageUsers),
             staff::users::end_session,
         ),
+        // The audit log.
+        get_("/staff/audit", Staff(P::ViewAudit), staff::audit::list),
+        post_(
+            "/staff/audit/verify",
+            Staff(P::ViewAudit),
+            staff::audit::verify,
+        ),
         // Institutions.
         get_(
             "/staff/institutions",

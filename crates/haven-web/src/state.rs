@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use haven_crypto::keys::MasterKey;
 use haven_crypto::password::PasswordHasher;
 use haven_domain::{Clock, IdGen, OrgId, SecureRng};
 use haven_store::Db;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::i18n::I18n;
+use crate::keys::Keyrings;
 use crate::settings::Settings;
 
 /// Shared, cheaply cloned state.
@@ -27,8 +27,8 @@ pub struct Inner {
     pub rng: Arc<dyn SecureRng>,
     /// Translations.
     pub i18n: I18n,
-    /// The master key.
-    pub master: MasterKey,
+    /// The master key and every organisation's keyring (see [`crate::keys`]).
+    pub keys: Keyrings,
     /// Password hashing.
     pub passwords: PasswordHasher,
     /// Prometheus metrics.

@@ -254,6 +254,7 @@ fn nav(tr: &Tr<'_>, user: &CurrentUser, path: &str) -> Vec<NavItem> {
         Permission::ViewInstitutions,
     ));
     items.push(("/staff/users", "nav-users", Permission::ManageUsers));
+    items.push(("/staff/audit", "nav-audit", Permission::ViewAudit));
     items
         .into_iter()
         .filter(|(_, _, p)| actor.can(*p))

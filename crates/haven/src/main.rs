@@ -31,14 +31,20 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Check the configuration, data folder, key file, database and migrations; exit non-zero
-    /// if anything is wrong.
+    /// Check the configuration, data folder, key file, database, migrations, organisation keys,
+    /// encrypted fields and audit chains; exit non-zero if anything is wrong.
     Check,
     /// Print the effective configuration (secrets hidden).
     Config,
     /// Manage staff accounts.
     #[command(subcommand)]
     User(commands::user::UserCommand),
+    /// Check, rotate and replace the keys that protect identifying data.
+    #[command(subcommand)]
+    Keys(commands::keys::KeysCommand),
+    /// Verify the audit log's hash chains and export signed checkpoints of them.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
     /// Fill the database with synthetic, clearly fake data for demonstrations and benchmarks.
     Demo(commands::demo::DemoArgs),
     /// Print the version and the database schema version this binary expects.
@@ -79,6 +85,8 @@ fn main() -> ExitCode {
             Command::Migrate => commands::migrate(settings).await,
             Command::Check => commands::check::run(settings).await,
             Command::User(cmd) => commands::user::run(settings, cmd).await,
+            Command::Keys(cmd) => commands::keys::run(settings, cmd).await,
+            Command::Audit(cmd) => commands::audit::run(settings, cmd).await,
             Command::Demo(args) => commands::demo::run(settings, args).await,
             Command::Config | Command::Version => Ok(ExitCode::SUCCESS),
         }

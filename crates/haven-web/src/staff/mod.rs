@@ -1,6 +1,7 @@
 //! The staff application: one module per feature.
 
 pub mod access;
+pub mod audit;
 pub mod home;
 pub mod institutions;
 pub mod profile;

@@ -288,7 +288,12 @@ struct UserPage<'a> {
     is_me: bool,
     errors: FormErrors,
     notice: Option<String>,
+    rows: Vec<super::audit::AuditRow>,
+    can_audit: bool,
 }
+
+/// How many of an account's latest audit entries its page shows.
+const RECENT_ACTIVITY: i64 = 20;
 
 async fn load_user(ctx: &Ctx, id: &str) -> AppResult<User> {
     let me = ctx.user()?;
@@ -309,6 +314,17 @@ async fn user_page(
     let idle_since =
         now - TimeDelta::minutes(i64::from(ctx.state.settings.session.idle_timeout_minutes));
     let open = sessions::list_open(&ctx.state.db, me.org(), Some(user.id), now, idle_since).await?;
+    let activity = haven_store::audit::list(
+        &ctx.state.db,
+        me.org(),
+        &haven_store::audit::AuditFilter {
+            actor: Some(user.id),
+            ..Default::default()
+        },
+        RECENT_ACTIVITY,
+    )
+    .await?;
+    let names = super::audit::staff_names(ctx).await?;
     let status = errors.any();
     let mut res = render(&UserPage {
         page: ctx.page("user-title"),
@@ -324,6 +340,8 @@ async fn user_page(
         is_me: user.id == me.user.id,
         errors,
         notice,
+        rows: super::audit::rows(ctx, &names, &activity),
+        can_audit: me.actor().can(haven_domain::policy::Permission::ViewAudit),
     })?;
     if status {
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

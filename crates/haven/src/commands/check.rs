@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use haven_crypto::MasterKey;
-use haven_store::Db;
 use haven_store::db::{DbLocation, DbOptions};
+use haven_store::encrypted::{self, CheckDepth};
+use haven_store::{Db, audit, keys, orgs};
 use haven_web::Settings;
 
 struct Report {
@@ -42,35 +43,47 @@ pub async fn run(settings: Settings) -> Result<ExitCode, String> {
             None => {}
         }
     }
-    match std::env::var("HAVEN_MASTER_KEY")
+    let master = match std::env::var("HAVEN_MASTER_KEY")
         .ok()
         .filter(|v| !v.trim().is_empty())
     {
         Some(v) => match MasterKey::from_encoded(&v) {
-            Ok(k) => r.ok(
-                "master key",
-                format!("from HAVEN_MASTER_KEY, fingerprint {}", k.fingerprint()),
-            ),
-            Err(e) => r.fail(
-                "master key",
-                format!("HAVEN_MASTER_KEY is not a master key: {e}"),
-            ),
+            Ok(k) => {
+                r.ok(
+                    "master key",
+                    format!("from HAVEN_MASTER_KEY, fingerprint {}", k.fingerprint()),
+                );
+                Some(k)
+            }
+            Err(e) => {
+                r.fail(
+                    "master key",
+                    format!("HAVEN_MASTER_KEY is not a master key: {e}"),
+                );
+                None
+            }
         },
         None => {
             let path = settings.master_key_path();
             match MasterKey::load_file(&path) {
-                Ok(k) => r.ok(
-                    "master key",
-                    format!(
-                        "{} (mode 0600), fingerprint {}",
-                        path.display(),
-                        k.fingerprint()
-                    ),
-                ),
-                Err(e) => r.fail("master key", e.to_string()),
+                Ok(k) => {
+                    r.ok(
+                        "master key",
+                        format!(
+                            "{} (mode 0600), fingerprint {}",
+                            path.display(),
+                            k.fingerprint()
+                        ),
+                    );
+                    Some(k)
+                }
+                Err(e) => {
+                    r.fail("master key", e.to_string());
+                    None
+                }
             }
         }
-    }
+    };
     if let DbLocation::Sqlite(path) = &location
         && !path.is_file()
     {
@@ -114,11 +127,14 @@ pub async fn run(settings: Settings) -> Result<ExitCode, String> {
         Ok(p) => r.fail("database integrity", p.join("; ")),
         Err(e) => r.fail("database integrity", e.to_string()),
     }
-    match db.migration_status().await {
-        Ok(s) if s.is_current() => r.ok(
-            "migrations",
-            format!("{} applied, none pending", s.applied.len()),
-        ),
+    let current = match db.migration_status().await {
+        Ok(s) if s.is_current() => {
+            r.ok(
+                "migrations",
+                format!("{} applied, none pending", s.applied.len()),
+            );
+            true
+        }
         Ok(s) => {
             if !s.pending.is_empty() {
                 r.fail(
@@ -141,11 +157,111 @@ pub async fn run(settings: Settings) -> Result<ExitCode, String> {
                     ),
                 );
             }
+            false
         }
-        Err(e) => r.fail("migrations", e.to_string()),
+        Err(e) => {
+            r.fail("migrations", e.to_string());
+            false
+        }
+    };
+    // The checks below read tables of the current schema.
+    if current {
+        if let Some(master) = &master {
+            check_keys(&mut r, &db, master).await;
+        }
+        check_audit(&mut r, &db).await;
     }
     db.close().await;
     Ok(finish(&r))
+}
+
+/// Organisation keys unwrap with this master key, and every encrypted field names a key version
+/// its organisation has (headers only: `haven keys check` decrypts every field).
+async fn check_keys(r: &mut Report, db: &Db, master: &MasterKey) {
+    match keys::check_master(db, master).await {
+        Ok(n) => r.ok(
+            "organisation keys",
+            format!("{n} key(s) unwrap with this master key"),
+        ),
+        Err(e) => {
+            r.fail("organisation keys", e.to_string());
+            return;
+        }
+    }
+    let all = match orgs::list(db).await {
+        Ok(all) => all,
+        Err(e) => return r.fail("encrypted fields", e.to_string()),
+    };
+    let (mut fields, mut failed, mut versions) = (0u64, 0u64, std::collections::BTreeSet::new());
+    for org in &all {
+        let ring = match keys::load_keyring(db, master, org.id).await {
+            Ok(ring) => ring,
+            Err(e) => return r.fail("encrypted fields", e.to_string()),
+        };
+        match encrypted::check(db, org.id, &ring, CheckDepth::Headers).await {
+            Ok(reports) => {
+                for c in reports {
+                    fields += c.fields;
+                    failed += c.failed;
+                    versions.extend(c.by_version.keys().copied());
+                }
+            }
+            Err(e) => return r.fail("encrypted fields", e.to_string()),
+        }
+    }
+    let versions: Vec<String> = versions.iter().map(|v| format!("v{v}")).collect();
+    if failed == 0 {
+        r.ok(
+            "encrypted fields",
+            format!(
+                "{fields} in {} organisation(s), all under data keys the organisations have ({})",
+                all.len(),
+                if versions.is_empty() {
+                    "none yet".to_owned()
+                } else {
+                    versions.join(", ")
+                }
+            ),
+        );
+    } else {
+        r.fail(
+            "encrypted fields",
+            format!("{failed} of {fields} cannot be opened: run `haven keys check` for the list"),
+        );
+    }
+}
+
+/// Every organisation's audit chain holds from its first entry to its head.
+async fn check_audit(r: &mut Report, db: &Db) {
+    let all = match orgs::list(db).await {
+        Ok(all) => all,
+        Err(e) => return r.fail("audit log", e.to_string()),
+    };
+    let mut entries = 0;
+    for org in &all {
+        match audit::verify(db, org.id).await {
+            Ok(v) => match v.first_broken {
+                None => entries += v.entries,
+                Some((seq, why)) => {
+                    return r.fail(
+                        "audit log",
+                        format!(
+                            "the chain of organisation {} is broken at entry {seq}: {why} (run `haven audit verify`)",
+                            org.slug
+                        ),
+                    );
+                }
+            },
+            Err(e) => return r.fail("audit log", e.to_string()),
+        }
+    }
+    r.ok(
+        "audit log",
+        format!(
+            "{entries} entries in {} organisation(s), every chain intact",
+            all.len()
+        ),
+    );
 }
 
 fn finish(r: &Report) -> ExitCode {

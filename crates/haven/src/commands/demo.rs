@@ -1,15 +1,18 @@
 //! `haven demo`: synthetic, clearly fake data for demonstrations and benchmarks.
 //!
 //! Everything it writes is marked as demo data: e-mail addresses end in `.invalid` (a domain
-//! that can never exist), names carry "(demo)". It adds to the default organisation, and refuses
-//! to touch one that has staff who are not demo accounts unless told `--yes`.
+//! that can never exist), names carry "(demo)", and the people it records (encrypted like real
+//! ones) have numbers from one block of `064 000`. It adds to the default organisation, and
+//! refuses to touch one that has staff who are not demo accounts unless told `--yes`.
 
 use std::process::ExitCode;
 
 use haven_domain::institutions::InstitutionKind;
+use haven_domain::people::{CountryCode, Gender};
 use haven_domain::validate::{DisplayName, EmailAddress};
 use haven_domain::{Language, Role};
 use haven_store::institutions::{self, Institution};
+use haven_store::people;
 use haven_store::users::{self, NewUser, UserStatus};
 use haven_web::Settings;
 
@@ -156,12 +159,28 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<ExitCode, String>
             .map_err(|e| e.to_string())?;
         added += 1;
     }
+    let ring = state.keys.get(org).await.map_err(|e| e.to_string())?;
+    let people = args.size as usize * 10;
+    for n in 0..people {
+        let p = demo_person(&state, n);
+        people::insert(
+            &mut tx,
+            &ring,
+            state.rng.as_ref(),
+            org,
+            &state.settings.org.phone_region,
+            &p,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    }
     tx.commit().await.map_err(|e| e.to_string())?;
     println!(
-        "Added demo data (size {}): {} staff accounts, {} institutions.",
+        "Added demo data (size {}): {} staff accounts, {} institutions, {} people.",
         args.size,
         created.len(),
-        added
+        added,
+        people
     );
     if !created.is_empty() {
         println!();
@@ -179,6 +198,53 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<ExitCode, String>
     }
     state.db.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+const GIVEN: &[(&str, Gender)] = &[
+    ("Jovana", Gender::Feminine),
+    ("Милица", Gender::Feminine),
+    ("Teodora", Gender::Feminine),
+    ("Ана", Gender::Feminine),
+    ("Luka", Gender::Masculine),
+    ("Стефан", Gender::Masculine),
+    ("Nemanja", Gender::Masculine),
+    ("Вук", Gender::Masculine),
+    ("Sara", Gender::NonSpecifiedUnknown),
+];
+
+const FAMILY: &[&str] = &[
+    "Jovanović",
+    "Петровић",
+    "Nikolić",
+    "Ђорђевић",
+    "Stojanović",
+    "Илић",
+    "Marković",
+    "Павловић",
+];
+
+/// A clearly fake person: "(demo)" in the name, an `.invalid` address, numbers from a block of
+/// the Serbian plan that the test data of every run shares.
+fn demo_person(state: &haven_web::AppState, n: usize) -> people::NewPerson {
+    let (given, gender) = GIVEN[n % GIVEN.len()];
+    let family = FAMILY[(n / GIVEN.len()) % FAMILY.len()];
+    let year = 1980 + (n % 30) as i32;
+    people::NewPerson {
+        id: state.ids().id(),
+        name: format!("{given} {family} (demo)"),
+        aliases: Vec::new(),
+        birth_date: chrono::NaiveDate::from_ymd_opt(year, 1 + (n % 12) as u32, 1 + (n % 28) as u32),
+        phones: vec![format!("064 000 {:04}", n % 10_000)],
+        emails: vec![format!("osoba{n}@{DEMO_DOMAIN}")],
+        identity_numbers: Vec::new(),
+        address: format!("{} (demo)", CITIES[n % CITIES.len()]),
+        notes: "Demo record: not a real person.".into(),
+        gender,
+        birth_year: None,
+        citizenship: CountryCode::parse("citizenship", "RS").ok(),
+        created_by: None,
+        now: state.now(),
+    }
 }
 
 fn demo_name(role: Role) -> &'static str {

@@ -1,7 +1,9 @@
 //! The administration commands.
 
+pub mod audit;
 pub mod check;
 pub mod demo;
+pub mod keys;
 pub mod serve;
 pub mod user;
 

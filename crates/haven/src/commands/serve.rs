@@ -36,9 +36,11 @@ pub async fn run(mut settings: Settings) -> Result<ExitCode, String> {
     println!("Stop it with Ctrl-C (or SIGTERM); requests in flight finish first.");
     tracing::info!(address = %listen, backend = state.db.backend().name(), "listening");
     let router = haven_web::router(state.clone());
-    haven_web::serve(listener, router, shutdown_signal())
-        .await
-        .map_err(|e| format!("the server stopped: {e}"))?;
+    let reencryption =
+        haven_web::keys::spawn_reencryption(state.clone(), haven_web::keys::REENCRYPT_EVERY);
+    let served = haven_web::serve(listener, router, shutdown_signal()).await;
+    reencryption.abort();
+    served.map_err(|e| format!("the server stopped: {e}"))?;
     state.db.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,349 @@
+//! Identities at rest: "a test seeds identities and then scans the SQLite file, its WAL, a
+//! PostgreSQL dump and the logs for those names, phone numbers and e-mails in any case and
+//! script: zero hits."
+//!
+//! People with Serbian names in both scripts, phones, e-mail addresses, identity numbers,
+//! addresses and notes are recorded through the store inside a running Haven, found again,
+//! re-encrypted after a key rotation, shown in the audit log and even logged by mistake (as a
+//! debug value and in an error). Then every byte Haven left behind — the SQLite database, its WAL
+//! and shared-memory files, every other file in the data folder, a `pg_dump` of the test schema,
+//! and everything logged at TRACE level — is searched for each value in lower, upper and given
+//! case, in Latin and Cyrillic, with and without diacritics, as UTF-8, UTF-16LE and hex (how
+//! `pg_dump` writes BYTEA). The scan must find nothing; and it must find a staff member's e-mail
+//! address, which is stored in plain text, so that it cannot pass by finding nothing anywhere.
+
+// Stories written as async functions are tests too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use chrono::NaiveDate;
+use haven_domain::people::{CountryCode, Gender};
+use haven_domain::script::{cyrillic_to_latin, fold, latin_to_cyrillic};
+use haven_domain::{OsRng, Role};
+use haven_store::audit::{AuditEvent, Outcome};
+use haven_store::people::{self, NewPerson};
+use haven_store::{Backend, execute, keys};
+use haven_testkit::reqwest::StatusCode;
+use haven_testkit::{TestApp, conformance};
+
+/// Everything logged by this test binary, at every level.
+fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = buf.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || LogWriter(sink.clone()))
+            .try_init()
+            .expect("this test binary installs the only subscriber");
+        buf
+    })
+    .clone()
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One person's identifying values, as staff would type them.
+struct Seed {
+    name: &'static str,
+    alias: &'static str,
+    phone: &'static str,
+    phone_e164: &'static str,
+    email: &'static str,
+    identity_number: &'static str,
+    address: &'static str,
+    notes: &'static str,
+}
+
+const SEEDS: [Seed; 4] = [
+    Seed {
+        name: "Драгослава Радивојевић",
+        alias: "Gagica Radivojević",
+        phone: "+381 64 987 6543",
+        phone_e164: "+381649876543",
+        email: "Dragoslava.Radivojevic@Primer.rs",
+        identity_number: "2304985715027",
+        address: "Ulica Despota Đurđa 33, Sjenica",
+        notes: "Pobegla od poslodavca koji joj je oduzeo pasoš",
+    },
+    Seed {
+        name: "Svetlana Mihajlović",
+        alias: "Светлана Михајловић-Ђукић",
+        phone: "064/555-0199",
+        phone_e164: "+381645550199",
+        email: "svetlana.mihajlovic@posta.example",
+        identity_number: "P 007733991",
+        address: "Карађорђева 101, Прокупље",
+        notes: "Тражи помоћ око повратка кући из Беча",
+    },
+    Seed {
+        name: "Милорад Стојаковић",
+        alias: "Miki Stojaković",
+        phone: "00381 63 444 7788",
+        phone_e164: "+381634447788",
+        email: "MILORAD.STOJAKOVIC@EXAMPLE.NET",
+        identity_number: "1107002780044",
+        address: "Bulevar Mihajla Pupina 212, Zemun",
+        notes: "Maloletan, poslednji put viđen na autobuskoj stanici",
+    },
+    Seed {
+        name: "Đurđija Šćekić",
+        alias: "Ђурђија Шћекић",
+        phone: "+381 11 3344 556",
+        phone_e164: "+381113344556",
+        email: "djurdjija.scekic@primer.example",
+        identity_number: "A1B2-C3D4-E5",
+        address: "Njegoševa 9, Kraljevo",
+        notes: "Radila bez ugovora u Nemačkoj, dug za smeštaj",
+    },
+];
+
+/// A value's spellings: as given, in both scripts, in lower and upper case, with diacritics
+/// folded (with and without spaces).
+fn spellings(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for base in [
+        value.to_owned(),
+        cyrillic_to_latin(value),
+        latin_to_cyrillic(value),
+    ] {
+        out.push(base.to_lowercase());
+        out.push(base.to_uppercase());
+        out.push(base.clone());
+    }
+    let words: Vec<String> = value.split_whitespace().map(fold).collect();
+    out.push(words.join(" "));
+    out.push(fold(value));
+    out.retain(|s| s.chars().count() >= 5);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Everything the scan looks for: each value and its words of six or more letters, spelled every
+/// way; the phone in every form; the digits of numbers.
+fn needles() -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for s in &SEEDS {
+        for v in [s.name, s.alias, s.email, s.address, s.notes] {
+            values.push(v.to_owned());
+            values.extend(
+                v.split(|c: char| c.is_whitespace() || c == '-' || c == ',' || c == '@')
+                    .filter(|w| w.chars().count() >= 6)
+                    .map(str::to_owned),
+            );
+        }
+        values.push(s.phone.to_owned());
+        values.push(s.phone_e164.to_owned());
+        let national = s.phone_e164.replace("+381", "0");
+        values.push(national.clone());
+        values.push(s.phone_e164.replace('+', "00"));
+        values.push(s.phone_e164.trim_start_matches('+').to_owned());
+        values.push(s.identity_number.to_owned());
+        values.push(haven_crypto::normalize::identity_number(s.identity_number));
+    }
+    let mut out: Vec<String> = values.iter().flat_map(|v| spellings(v)).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The byte strings that would betray `needle`: UTF-8, UTF-16LE, and lower-case hex of UTF-8.
+fn encodings(needle: &str) -> Vec<Vec<u8>> {
+    vec![
+        needle.as_bytes().to_vec(),
+        needle.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+        hex::encode(needle.as_bytes()).into_bytes(),
+    ]
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The needles found in `haystack`, with the encoding that matched (one pass over the haystack,
+/// looking each position up by its first three bytes).
+fn hits(haystack: &[u8], needles: &[String]) -> Vec<String> {
+    let mut by_prefix: HashMap<[u8; 3], Vec<(String, Vec<u8>)>> = HashMap::new();
+    for n in needles {
+        for (enc, bytes) in ["UTF-8", "UTF-16LE", "hex"].iter().zip(encodings(n)) {
+            assert!(bytes.len() >= 3, "{n:?}");
+            by_prefix
+                .entry([bytes[0], bytes[1], bytes[2]])
+                .or_default()
+                .push((format!("{n:?} ({enc})"), bytes));
+        }
+    }
+    let mut found = BTreeSet::new();
+    for i in 0..haystack.len().saturating_sub(2) {
+        if let Some(candidates) = by_prefix.get(&[haystack[i], haystack[i + 1], haystack[i + 2]]) {
+            for (label, bytes) in candidates {
+                if haystack[i..].starts_with(bytes) {
+                    found.insert(label.clone());
+                }
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// Every file in the data folder (database, WAL, shared memory, key file), by name.
+fn data_files(app: &TestApp) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&app.settings.data_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            files.push((
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&path).unwrap(),
+            ));
+        }
+    }
+    files
+}
+
+fn pg_dump(app: &TestApp) -> Vec<u8> {
+    let schema = app.pg_schema().expect("a PostgreSQL test has a schema");
+    let out = std::process::Command::new("pg_dump")
+        .args([
+            "--schema",
+            schema,
+            "--no-owner",
+            &haven_testkit::postgres_url(),
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("pg_dump must be installed to scan PostgreSQL: {e}"));
+    assert!(
+        out.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        contains(&out.stdout, b"CREATE TABLE"),
+        "the dump holds the schema"
+    );
+    out.stdout
+}
+
+fn seeded(app: &TestApp, s: &Seed, n: usize) -> NewPerson {
+    NewPerson {
+        id: app.state.ids().id(),
+        name: s.name.into(),
+        aliases: vec![s.alias.into()],
+        birth_date: NaiveDate::from_ymd_opt(1985 + n as i32, 4, 23),
+        phones: vec![s.phone.into()],
+        emails: vec![s.email.into()],
+        identity_numbers: vec![s.identity_number.into()],
+        address: s.address.into(),
+        notes: s.notes.into(),
+        gender: if n.is_multiple_of(2) {
+            Gender::Feminine
+        } else {
+            Gender::Masculine
+        },
+        birth_year: None,
+        citizenship: Some(CountryCode::parse("citizenship", "RS").unwrap()),
+        created_by: None,
+        now: app.state.now(),
+    }
+}
+
+conformance!(async fn no_identity_is_readable_at_rest_or_in_the_logs(backend) {
+    let logs = captured_logs();
+    let needles = needles();
+    // The scanner finds a value in each encoding it claims to search.
+    for enc in encodings("Радивојевић") {
+        let mut blob = vec![0u8; 100];
+        blob.extend_from_slice(&enc);
+        assert!(!hits(&blob, &needles).is_empty());
+    }
+
+    let app = TestApp::spawn(backend).await;
+    let org = app.state.default_org;
+    let (admin, _) = app.admin().await;
+    let ring = app.state.keys.get(org).await.unwrap();
+    let mut recorded = Vec::new();
+    for (n, s) in SEEDS.iter().enumerate() {
+        let p = seeded(&app, s, n);
+        let mut tx = app.state.db.begin().await.unwrap();
+        people::insert(&mut tx, &ring, &OsRng, org, "RS", &p).await.unwrap();
+        haven_store::audit::append(&mut tx, org, app.state.ids().uuid(), app.state.now(), &AuditEvent::new(haven_store::audit::AuditActor::System, "person.created", Outcome::Ok).target("person", p.id.0)).await.unwrap();
+        tx.commit().await.unwrap();
+        // A careless debug line: Debug shows the record, never the identity.
+        tracing::debug!(person = ?p, "recorded");
+        recorded.push(p);
+    }
+    // Found again however typed.
+    for (s, p) in SEEDS.iter().zip(&recorded) {
+        let by_phone = people::find_by_phone(&app.state.db, &ring, org, "RS", &s.phone_e164.replace("+381", "0")).await.unwrap();
+        assert_eq!(by_phone.iter().map(|x| x.id).collect::<Vec<_>>(), vec![p.id]);
+        let by_email = people::find_by_email(&app.state.db, &ring, org, &s.email.to_uppercase()).await.unwrap();
+        assert_eq!(by_email.len(), 1);
+        let by_name = people::find_by_name(&app.state.db, &ring, org, &latin_to_cyrillic(&cyrillic_to_latin(s.name))).await.unwrap();
+        assert!(by_name.iter().any(|x| x.id == p.id));
+        tracing::info!(found = ?by_name, "lookup");
+    }
+    // A rotation and the background re-encryption write every ciphertext again.
+    let master = app.state.keys.master();
+    let mut tx = app.state.db.begin().await.unwrap();
+    keys::add_data_key_version(&mut tx, &master, org, app.state.now(), &OsRng).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(haven_web::keys::reencrypt_stale(&app.state).await.unwrap(), 32);
+    // A damaged record makes an error, which a handler would log.
+    let mut tx = app.state.db.begin().await.unwrap();
+    execute!(&mut tx, "UPDATE people SET notes_enc = address_enc WHERE org_id = $1 AND id = $2", org.0, recorded[0].id.0).unwrap();
+    tx.commit().await.unwrap();
+    let damaged = recorded[0].id;
+    let err = app.state.keys.with(org, |ring| { let db = app.state.db.clone(); async move { people::get(&db, &ring, org, damaged).await } }).await.unwrap_err();
+    tracing::error!(error = %err, debug = ?err, "could not open a person");
+    // Staff look at the audit log and verify it.
+    let (supervisor, _) = app.signed_in(&[Role::Supervisor]).await;
+    assert_eq!(supervisor.get("/staff/audit").await.status, StatusCode::OK);
+    assert_eq!(admin.submit("/staff/audit", "/staff/audit/verify", &[]).await.status, StatusCode::OK);
+    tracing::info!(marker = "log-capture-works-7f3a", "end of activity");
+
+    let mut places: Vec<(String, Vec<u8>)> = Vec::new();
+    match app.backend {
+        Backend::Sqlite => {
+            places.extend(data_files(&app).into_iter().map(|(n, b)| (format!("{n} (running)"), b)));
+            // Closing checkpoints the WAL into the database file: scan it again afterwards.
+            app.state.db.close().await;
+            places.extend(data_files(&app).into_iter().map(|(n, b)| (format!("{n} (closed)"), b)));
+            let names: Vec<&str> = places.iter().map(|(n, _)| n.as_str()).collect();
+            assert!(names.contains(&"haven.db-wal (running)") && names.contains(&"haven.db (closed)"), "{names:?}");
+        }
+        Backend::Postgres => places.push(("pg_dump".into(), pg_dump(&app))),
+    }
+    let log_bytes = logs.lock().unwrap().clone();
+    assert!(contains(&log_bytes, b"log-capture-works-7f3a"), "logs are captured");
+    assert!(contains(&log_bytes, b"/staff/audit"), "the application's own log lines are captured");
+    places.push(("logs".into(), log_bytes));
+
+    // The scan can see plain text: a staff member's e-mail address is stored as such.
+    let db_bytes: Vec<u8> = places.iter().filter(|(n, _)| n != "logs").flat_map(|(_, b)| b.clone()).collect();
+    assert!(contains(&db_bytes, b"admin@example.org"), "the scan must be able to find a plain-text value");
+
+    let mut leaks = Vec::new();
+    for (place, bytes) in &places {
+        for hit in hits(bytes, &needles) {
+            leaks.push(format!("{place}: {hit}"));
+        }
+    }
+    assert!(leaks.is_empty(), "identifying values found at rest:\n{}", leaks.join("\n"));
+    assert!(needles.len() > 200, "{} spellings searched", needles.len());
+});
