@@ -11,6 +11,7 @@
 //!
 //! One module per feature, with the same names as in the other layers.
 
+pub mod api_tokens;
 pub mod audit;
 pub mod counters;
 pub mod db;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod institutions;
 pub mod links;
 pub mod orgs;
+pub mod second_factor;
 pub mod sessions;
 pub mod users;
 
