@@ -9,11 +9,11 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use haven_domain::validate::{DisplayName, EmailAddress};
-use haven_domain::{Clock, ManualClock, OsRng, Role, UserId};
+use haven_domain::{Clock, ManualClock, OsRng, Role, SystemClock, UserId};
 use haven_store::Backend;
 use haven_store::users::{self, NewUser, UserStatus};
 use haven_web::{AppState, Settings, StartOptions};
@@ -341,9 +341,12 @@ impl TestApp {
         }
     }
 
-    /// A client with its own cookie jar, like a fresh browser.
+    /// A client with its own cookie jar, like a fresh browser, whose authenticator app reads
+    /// the app's clock.
     pub fn client(&self) -> Client {
-        Client::new(&self.base)
+        let mut c = Client::new(&self.base);
+        c.clock = Some(self.clock.clone());
+        c
     }
 
     /// The path of the setup link (without the host).
@@ -357,10 +360,7 @@ impl TestApp {
 
     /// Creates the first administrator through the setup link and returns a signed-in client.
     pub async fn admin(&self) -> (Client, TestUser) {
-        let user = TestUser {
-            email: "admin@example.org".into(),
-            password: "Lampa-Kafa-Oblak-42".into(),
-        };
+        let user = TestUser::new("admin@example.org", "Lampa-Kafa-Oblak-42");
         let client = self.client();
         let page = client.get(&self.setup_path()).await;
         assert_eq!(page.status, StatusCode::OK, "setup page: {}", page.text);
@@ -377,6 +377,8 @@ impl TestApp {
             )
             .await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "setup: {}", res.text);
+        let done = client.complete_second_factor(&user, &res).await;
+        assert_eq!(done.status, StatusCode::OK, "enrolment: {}", done.text);
         (client, user)
     }
 
@@ -384,10 +386,10 @@ impl TestApp {
     /// credentials; sign in with [`Client::sign_in`].
     pub async fn add_user(&self, roles: &[Role]) -> TestUser {
         let n = self.state.ids().uuid().simple().to_string();
-        let user = TestUser {
-            email: format!("staff-{}@example.org", &n[20..]),
-            password: "Tri-Zelene-Jabuke-77".into(),
-        };
+        let user = TestUser::new(
+            &format!("staff-{}@example.org", &n[20..]),
+            "Tri-Zelene-Jabuke-77",
+        );
         let hash = self
             .state
             .passwords
@@ -460,13 +462,70 @@ impl Drop for TestApp {
     }
 }
 
-/// An account's credentials.
+/// An account's credentials, with the second factor the test kit set up for it.
 #[derive(Debug, Clone)]
 pub struct TestUser {
     /// Its e-mail address.
     pub email: String,
     /// Its password.
     pub password: String,
+    /// Its authenticator app (shared between clones, so a clone signs in like the original).
+    pub factor: Arc<Mutex<Authenticator>>,
+}
+
+/// What a person's phone and drawer hold: the TOTP secret, the last step used, recovery codes.
+#[derive(Debug, Default)]
+pub struct Authenticator {
+    /// The TOTP secret, once enrolled.
+    pub secret: Option<Vec<u8>>,
+    /// The last time step whose code was used (each is accepted once).
+    pub last_step: Option<u64>,
+    /// The unused recovery codes shown at enrolment.
+    pub recovery_codes: Vec<String>,
+}
+
+impl TestUser {
+    /// Credentials of an account without a second factor yet.
+    pub fn new(email: &str, password: &str) -> TestUser {
+        TestUser {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            factor: Arc::new(Mutex::new(Authenticator::default())),
+        }
+    }
+
+    /// The TOTP secret, once enrolled.
+    pub fn totp_secret(&self) -> Option<Vec<u8>> {
+        self.factor.lock().unwrap().secret.clone()
+    }
+
+    /// Takes one unused recovery code.
+    pub fn take_recovery_code(&self) -> String {
+        self.factor
+            .lock()
+            .unwrap()
+            .recovery_codes
+            .pop()
+            .expect("no recovery codes left")
+    }
+
+    /// Forgets the second factor (after an administrator reset it).
+    pub fn forget_second_factor(&self) {
+        *self.factor.lock().unwrap() = Authenticator::default();
+    }
+}
+
+/// Seconds per TOTP step.
+pub const TOTP_STEP: u64 = 30;
+
+/// The TOTP code of `secret` for time step `step` (SHA-1, 6 digits, 30 s), as an app shows it.
+pub fn totp_code_at(secret: &[u8], step: u64) -> String {
+    totp_rs::Builder::new()
+        .with_secret(secret.to_vec())
+        .build()
+        .expect("TOTP parameters")
+        .generate(step * TOTP_STEP)
+        .to_string()
 }
 
 /// A browser-like HTTP client: keeps cookies, does not follow redirects (tests look at them).
@@ -474,6 +533,8 @@ pub struct TestUser {
 pub struct Client {
     inner: reqwest::Client,
     base: String,
+    /// The clock the person's authenticator app reads: the app's manual clock, or the real one.
+    clock: Option<Arc<ManualClock>>,
 }
 
 /// A response, read whole.
@@ -517,6 +578,45 @@ impl Page {
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
+    }
+
+    /// The TOTP secret shown on the enrolment page, decoded.
+    pub fn totp_secret(&self) -> Option<Vec<u8>> {
+        let start = self.text.find("id=\"totp-secret\"")?;
+        let from = self.text[start..].find('>')? + start + 1;
+        let to = self.text[from..].find('<')? + from;
+        let b32: String = self.text[from..to]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        data_encoding::BASE32_NOPAD.decode(b32.as_bytes()).ok()
+    }
+
+    /// The recovery codes shown on the page.
+    pub fn recovery_codes(&self) -> Vec<String> {
+        let marker = "<code class=\"recovery-code\">";
+        self.text
+            .split(marker)
+            .skip(1)
+            .filter_map(|rest| rest.split('<').next())
+            .map(html_unescape)
+            .collect()
+    }
+
+    /// Where the person goes next: a redirect's `Location`, or the target of the page's
+    /// "continue" button (after the recovery codes).
+    pub fn next_target(&self) -> String {
+        if self.status.is_redirection() {
+            return self.location();
+        }
+        let marker = "<form method=\"get\" action=\"";
+        let start = self
+            .text
+            .find(marker)
+            .unwrap_or_else(|| panic!("no continue button: {}", self.text))
+            + marker.len();
+        let end = self.text[start..].find('"').unwrap() + start;
+        html_unescape(&self.text[start..end])
     }
 
     /// The body as JSON.
@@ -581,6 +681,7 @@ impl Client {
         Client {
             inner,
             base: base.to_owned(),
+            clock: None,
         }
     }
 
@@ -685,7 +786,8 @@ impl Client {
         self.post_form(action, &all).await
     }
 
-    /// Signs in with a password and expects to land in the staff application.
+    /// Signs in with a password and the second factor (enrolling it at the first sign-in) and
+    /// expects to land in the staff application.
     pub async fn sign_in(&self, user: &TestUser) {
         let res = self
             .submit(
@@ -700,5 +802,96 @@ impl Client {
             "sign-in failed: {}",
             res.text
         );
+        let done = self.complete_second_factor(user, &res).await;
+        assert!(
+            done.status == StatusCode::SEE_OTHER || done.status == StatusCode::OK,
+            "second factor failed ({}): {}",
+            done.status,
+            done.text
+        );
+    }
+
+    /// Seconds since the Unix epoch on the authenticator app's clock.
+    pub fn now_seconds(&self) -> u64 {
+        let now = match &self.clock {
+            Some(c) => c.now(),
+            None => SystemClock.now(),
+        };
+        u64::try_from(now.timestamp()).unwrap_or(0)
+    }
+
+    /// A TOTP code of `user` that was not used before, as the app would show it: the current
+    /// step's, or the next one's (within the one step of skew Haven allows); when both were
+    /// used, the clock moves on (the manual clock by 30 seconds; on the real clock, this waits).
+    pub async fn totp_code(&self, user: &TestUser) -> String {
+        let secret = user
+            .totp_secret()
+            .unwrap_or_else(|| panic!("{} has no second factor yet", user.email));
+        loop {
+            let now = self.now_seconds();
+            let step = now / TOTP_STEP;
+            let last = user.factor.lock().unwrap().last_step;
+            let candidate = last.map_or(step, |l| step.max(l + 1));
+            if candidate <= step + 1 {
+                user.factor.lock().unwrap().last_step = Some(candidate);
+                return totp_code_at(&secret, candidate);
+            }
+            match &self.clock {
+                Some(c) => c.advance(chrono::TimeDelta::seconds(TOTP_STEP as i64)),
+                None => {
+                    let wait = (step + 1) * TOTP_STEP - now;
+                    tokio::time::sleep(std::time::Duration::from_millis(wait * 1000 + 200)).await;
+                }
+            }
+        }
+    }
+
+    /// Finishes a sign-in after the password (`after_password` is the redirect it answered
+    /// with): enrols the second factor if asked to (keeping the secret and recovery codes in
+    /// `user`), or gives a fresh code. Returns the last response: the recovery codes page after
+    /// an enrolment, the redirect into the application otherwise.
+    pub async fn complete_second_factor(&self, user: &TestUser, after_password: &Page) -> Page {
+        let to = after_password.location();
+        if to.starts_with("/staff/enrol") {
+            let page = self.get(&to).await;
+            assert_eq!(page.status, StatusCode::OK, "enrolment page: {}", page.text);
+            let secret = page
+                .totp_secret()
+                .unwrap_or_else(|| panic!("no secret on the enrolment page: {}", page.text));
+            *user.factor.lock().unwrap() = Authenticator {
+                secret: Some(secret),
+                ..Authenticator::default()
+            };
+            let code = self.totp_code(user).await;
+            let next = page.input_value("next").unwrap_or_default();
+            let res = self
+                .post_form(
+                    "/staff/enrol",
+                    &[("csrf", &page.csrf()), ("code", &code), ("next", &next)],
+                )
+                .await;
+            assert_eq!(res.status, StatusCode::OK, "enrolment: {}", res.text);
+            let codes = res.recovery_codes();
+            assert_eq!(codes.len(), 10, "recovery codes shown: {}", res.text);
+            user.factor.lock().unwrap().recovery_codes = codes;
+            res
+        } else if to.starts_with("/staff/login/second-factor") {
+            let page = self.get(&to).await;
+            assert_eq!(
+                page.status,
+                StatusCode::OK,
+                "second factor page: {}",
+                page.text
+            );
+            let code = self.totp_code(user).await;
+            let next = page.input_value("next").unwrap_or_default();
+            self.post_form(
+                "/staff/login/second-factor",
+                &[("csrf", &page.csrf()), ("code", &code), ("next", &next)],
+            )
+            .await
+        } else {
+            panic!("not on the way to the second factor: {to}")
+        }
     }
 }

@@ -12,10 +12,12 @@ pub mod error;
 pub mod i18n;
 pub mod ops;
 pub mod routes;
+pub mod secrets;
 pub mod security;
 pub mod settings;
 pub mod staff;
 pub mod state;
+pub mod throttle;
 pub mod ui;
 
 pub use app::{router, serve};

@@ -4,6 +4,8 @@ pub mod access;
 pub mod home;
 pub mod institutions;
 pub mod profile;
+pub mod second_factor;
+pub mod tokens;
 pub mod users;
 
 use axum::response::{IntoResponse, Redirect, Response};
