@@ -199,6 +199,11 @@ pub fn table() -> Vec<Route> {
         // JSON API.
         get_("/api/openapi.json", Public, api::openapi),
         get_("/api/v1/me", Staff(P::UseStaffApp), api::me),
+        post_(
+            "/api/v1/me/language",
+            Staff(P::UseStaffApp),
+            api::set_my_language,
+        ),
         get_(
             "/api/v1/institutions",
             Staff(P::ViewInstitutions),

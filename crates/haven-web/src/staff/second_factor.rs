@@ -99,13 +99,16 @@ pub fn qr_svg(text: &str) -> AppResult<String> {
         .min_dimensions(200, 200)
         .quiet_zone(true)
         .build();
-    // The XML declaration is not allowed inside HTML; the <svg> element is.
+    // The XML declaration is not allowed inside HTML, and an <svg> element there needs no
+    // namespace declaration (so the page names no address at all).
     let start = svg.find("<svg").unwrap_or(0);
-    Ok(svg[start..].replacen(
-        "<svg ",
-        "<svg role=\"img\" aria-labelledby=\"qr-title\" class=\"qr\" ",
-        1,
-    ))
+    Ok(svg[start..]
+        .replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
+        .replacen(
+            "<svg ",
+            "<svg role=\"img\" aria-labelledby=\"qr-title\" class=\"qr\" ",
+            1,
+        ))
 }
 
 /// Ten new recovery codes, each shown as `XXXXX-XXXXX`.
@@ -647,6 +650,6 @@ mod tests {
         );
         let svg = qr_svg(&uri).unwrap();
         assert!(svg.starts_with("<svg role=\"img\""), "{svg}");
-        assert!(!svg.contains("<?xml"));
+        assert!(!svg.contains("<?xml") && !svg.contains("http"));
     }
 }
