@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use haven_domain::{OrgId, UserId};
+use uuid::Uuid;
 
 use crate::{Db, Result, StoreError, Tx, execute, on_db, on_tx};
 
@@ -19,6 +20,8 @@ pub struct SecondFactor {
     pub enabled_at: Option<DateTime<Utc>>,
     /// The last time step accepted.
     pub last_step: Option<i64>,
+    /// The sign-in (session) a pending secret was made for and shown to.
+    pub pending_session: Option<Uuid>,
 }
 
 impl SecondFactor {
@@ -28,14 +31,19 @@ impl SecondFactor {
     }
 }
 
-/// The stored columns: sealed secret, enabled at, last step.
-type FactorRow = (Option<Vec<u8>>, Option<DateTime<Utc>>, Option<i64>);
+/// The stored columns: sealed secret, enabled at, last step, pending session.
+type FactorRow = (
+    Option<Vec<u8>>,
+    Option<DateTime<Utc>>,
+    Option<i64>,
+    Option<Uuid>,
+);
 
 /// The second factor of an account (empty when the account does not exist).
 pub async fn get(db: &Db, org: OrgId, user: UserId) -> Result<SecondFactor> {
     let row: Option<FactorRow> = on_db!(db, |c| {
         sqlx::query_as(
-            "SELECT totp_secret, totp_enabled_at, totp_last_step FROM users WHERE org_id = $1 AND id = $2"
+            "SELECT totp_secret, totp_enabled_at, totp_last_step, totp_pending_session FROM users WHERE org_id = $1 AND id = $2"
         )
         .bind(org.0)
         .bind(user.0)
@@ -43,45 +51,60 @@ pub async fn get(db: &Db, org: OrgId, user: UserId) -> Result<SecondFactor> {
         .await
     })?;
     Ok(row
-        .map(|(sealed_secret, enabled_at, last_step)| SecondFactor {
-            sealed_secret,
-            enabled_at,
-            last_step,
-        })
+        .map(
+            |(sealed_secret, enabled_at, last_step, pending_session)| SecondFactor {
+                sealed_secret,
+                enabled_at,
+                last_step,
+                pending_session,
+            },
+        )
         .unwrap_or_default())
 }
 
-/// Stores a pending secret for enrolment; refuses (returns `false`) when a factor is enabled or
-/// a pending secret is already stored.
-pub async fn set_pending(tx: &mut Tx, org: OrgId, user: UserId, sealed: &[u8]) -> Result<bool> {
+/// Stores a pending secret for enrolment, made for and shown to the sign-in `session` (replacing
+/// one made for another sign-in); refuses (returns `false`) when a factor is enabled or this
+/// sign-in already has one.
+pub async fn set_pending(
+    tx: &mut Tx,
+    org: OrgId,
+    user: UserId,
+    session: Uuid,
+    sealed: &[u8],
+) -> Result<bool> {
     let n = execute!(
         tx,
-        "UPDATE users SET totp_secret = $3, totp_last_step = NULL \
-         WHERE org_id = $1 AND id = $2 AND totp_enabled_at IS NULL AND totp_secret IS NULL",
+        "UPDATE users SET totp_secret = $4, totp_pending_session = $3, totp_last_step = NULL \
+         WHERE org_id = $1 AND id = $2 AND totp_enabled_at IS NULL \
+         AND (totp_secret IS NULL OR totp_pending_session IS NULL OR totp_pending_session <> $3)",
         org.0,
         user.0,
+        session,
         sealed
     )?;
     Ok(n == 1)
 }
 
-/// Confirms enrolment of the pending secret with the step of the first code; returns `false`
-/// when there is nothing pending.
+/// Confirms enrolment of the secret pending for the sign-in `session` with the step of the first
+/// code; returns `false` when nothing is pending for that sign-in.
 pub async fn enable(
     tx: &mut Tx,
     org: OrgId,
     user: UserId,
+    session: Uuid,
     step: i64,
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let n = execute!(
         tx,
-        "UPDATE users SET totp_enabled_at = $3, totp_last_step = $4 \
-         WHERE org_id = $1 AND id = $2 AND totp_enabled_at IS NULL AND totp_secret IS NOT NULL",
+        "UPDATE users SET totp_enabled_at = $3, totp_last_step = $4, totp_pending_session = NULL \
+         WHERE org_id = $1 AND id = $2 AND totp_enabled_at IS NULL AND totp_secret IS NOT NULL \
+         AND totp_pending_session = $5",
         org.0,
         user.0,
         now,
-        step
+        step,
+        session
     )?;
     Ok(n == 1)
 }
@@ -105,8 +128,8 @@ pub async fn accept_step(tx: &mut Tx, org: OrgId, user: UserId, step: i64) -> Re
 pub async fn reset(tx: &mut Tx, org: OrgId, user: UserId) -> Result<()> {
     let n = execute!(
         tx,
-        "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL \
-         WHERE org_id = $1 AND id = $2",
+        "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, \
+         totp_pending_session = NULL WHERE org_id = $1 AND id = $2",
         org.0,
         user.0
     )?;

@@ -388,3 +388,30 @@ conformance!(async fn an_address_with_many_failures_is_refused_for_a_while(backe
     c.sign_in(&user).await;
     assert_eq!(c.get("/staff/").await.status, StatusCode::OK);
 });
+
+conformance!(async fn a_pending_secret_is_shown_to_one_sign_in_only(backend) {
+    let app = TestApp::spawn(backend).await;
+    let user = app.add_user(&[Role::Counsellor]).await;
+    // Someone else who knows the password signs in first and looks at the enrolment page...
+    let intruder = app.client();
+    password_step(&intruder, &user).await;
+    let seen = intruder.get("/staff/enrol").await;
+    let seen_secret = seen.totp_secret().unwrap();
+    // ...the person then gets a secret of their own, which the intruder never saw.
+    let c = app.client();
+    let res = password_step(&c, &user).await;
+    let page = c.get("/staff/enrol").await;
+    let own = page.totp_secret().unwrap();
+    assert_ne!(own, seen_secret);
+    assert_eq!(c.get("/staff/enrol").await.totp_secret().unwrap(), own, "a reload shows the same");
+    // The intruder's secret no longer enrols anything.
+    let intruder_user = TestUser::new(&user.email, &user.password);
+    intruder_user.factor.lock().unwrap().secret = Some(seen_secret);
+    let code = intruder.totp_code(&intruder_user).await;
+    let tried = intruder.post_form("/staff/enrol", &[("csrf", &seen.csrf()), ("code", &code)]).await;
+    assert_eq!(tried.location(), "/staff/enrol");
+    assert_eq!(intruder.get("/staff/").await.status, StatusCode::SEE_OTHER);
+    c.complete_second_factor(&user, &res).await;
+    assert_eq!(user.totp_secret().unwrap(), own);
+    assert_eq!(c.get("/staff/").await.status, StatusCode::OK);
+});

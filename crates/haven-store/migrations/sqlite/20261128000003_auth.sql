@@ -2,9 +2,11 @@
 -- Keep in step with migrations/postgres: the schema test compares the two.
 
 -- The TOTP secret, sealed with the organisation's key (bound to users.totp_secret and the user
--- id). While totp_enabled_at is NULL it is a pending secret shown at enrolment; once enabled,
--- totp_last_step is the last time step accepted, so each code works once.
+-- id). While totp_enabled_at is NULL it is a pending secret shown at enrolment to one sign-in
+-- only (totp_pending_session), so nobody else who knows the password sees the secret the person
+-- will use; once enabled, totp_last_step is the last time step accepted, so each code works once.
 ALTER TABLE users ADD COLUMN totp_secret BLOB;
+ALTER TABLE users ADD COLUMN totp_pending_session BLOB;
 ALTER TABLE users ADD COLUMN totp_enabled_at TEXT;
 ALTER TABLE users ADD COLUMN totp_last_step INTEGER;
 -- Consecutive failed sign-ins (password or second factor) and the lock they caused.

@@ -227,23 +227,30 @@ struct EnrolPage<'a> {
     errors: FormErrors,
 }
 
-/// The pending secret of an account, made and stored (sealed) on first request, so a reload
-/// shows the same one.
-async fn pending_secret(ctx: &Ctx, user: &User) -> AppResult<Vec<u8>> {
+/// The pending secret of this sign-in, made and stored (sealed) on its first request, so a
+/// reload shows the same one. A secret is shown to one sign-in only: another one (someone else
+/// who knows the password, say) gets a secret of its own, which replaces it, so nobody ever sees
+/// the secret that the person then confirms.
+async fn pending_secret(ctx: &Ctx, p: &PendingSignIn) -> AppResult<Vec<u8>> {
     let state = &ctx.state;
+    let user = &p.user;
     let factor = second_factor::get(&state.db, user.org_id, user.id).await?;
-    if let Some(sealed) = factor.sealed_secret.as_deref() {
+    if let (Some(sealed), Some(true)) = (
+        factor.sealed_secret.as_deref(),
+        factor.pending_session.map(|s| s == p.session.id),
+    ) {
         return Ok(open_user_secret(state, user.org_id, user.id, sealed)?.to_vec());
     }
     let secret: [u8; SECRET_BYTES] = random_bytes(state.rng.as_ref());
     let sealed = seal_user_secret(state, user.org_id, user.id, &secret)?;
     let mut tx = state.db.begin().await?;
-    let stored = second_factor::set_pending(&mut tx, user.org_id, user.id, &sealed).await?;
+    let stored =
+        second_factor::set_pending(&mut tx, user.org_id, user.id, p.session.id, &sealed).await?;
     tx.commit().await?;
     if stored {
         Ok(secret.to_vec())
     } else {
-        // Another request stored one first: show that one.
+        // Another request of this sign-in stored one first: show that one.
         let factor = second_factor::get(&state.db, user.org_id, user.id).await?;
         let sealed = factor.sealed_secret.ok_or(AppError::NotFound)?;
         Ok(open_user_secret(state, user.org_id, user.id, &sealed)?.to_vec())
@@ -281,7 +288,7 @@ pub async fn enrol_form(ctx: Ctx, Query(q): Query<NextQuery>) -> AppResult<Respo
     if factor.enabled() {
         return Ok(see_other(&with_next("/staff/login/second-factor", &next)));
     }
-    let secret = pending_secret(&ctx, &p.user).await?;
+    let secret = pending_secret(&ctx, p).await?;
     enrol_page(&ctx, &p.user, &secret, next, FormErrors::none())
 }
 
@@ -345,7 +352,11 @@ pub async fn enrol_submit(ctx: Ctx, Form(form): Form<CodeForm>) -> AppResult<Res
     if factor.enabled() {
         return Ok(see_other(&with_next("/staff/login/second-factor", &next)));
     }
-    let Some(sealed) = factor.sealed_secret.as_deref() else {
+    let (Some(sealed), true) = (
+        factor.sealed_secret.as_deref(),
+        factor.pending_session == Some(p.session.id),
+    ) else {
+        // Nothing pending for this sign-in (another one replaced it): show a secret afresh.
         return Ok(see_other(&with_next("/staff/enrol", &next)));
     };
     let secret = open_user_secret(&state, org, p.user.id, sealed)?;
@@ -367,9 +378,9 @@ pub async fn enrol_submit(ctx: Ctx, Form(form): Form<CodeForm>) -> AppResult<Res
     };
     let now = state.now();
     let mut tx = state.db.begin().await?;
-    if !second_factor::enable(&mut tx, org, p.user.id, step, now).await? {
+    if !second_factor::enable(&mut tx, org, p.user.id, p.session.id, step, now).await? {
         drop(tx);
-        return Ok(see_other(&with_next("/staff/login/second-factor", &next)));
+        return Ok(see_other(&with_next("/staff/enrol", &next)));
     }
     let codes = issue_recovery_codes(&state, &mut tx, org, p.user.id).await?;
     sessions::end_all_for_user(
