@@ -160,7 +160,7 @@ pub async fn check_totp(
     let (true, Some(sealed)) = (factor.enabled(), factor.sealed_secret.as_deref()) else {
         return Ok(None);
     };
-    let secret = open_user_secret(state, org, user, sealed)?;
+    let secret = open_user_secret(state, org, user, sealed).await?;
     let Some(code) = as_totp_code(code) else {
         return Ok(None);
     };
@@ -179,10 +179,10 @@ pub async fn issue_recovery_codes(
     user: UserId,
 ) -> AppResult<Vec<String>> {
     let codes = new_recovery_codes(state);
-    let hashes: Vec<Vec<u8>> = codes
-        .iter()
-        .map(|c| recovery_code_hash(state, org, user, &normalize_recovery_code(c)))
-        .collect();
+    let mut hashes = Vec::with_capacity(codes.len());
+    for code in &codes {
+        hashes.push(recovery_code_hash(state, org, user, &normalize_recovery_code(code)).await?);
+    }
     second_factor::replace_recovery_codes(tx, org, user, &hashes, state.now()).await?;
     Ok(codes)
 }
@@ -239,10 +239,12 @@ async fn pending_secret(ctx: &Ctx, p: &PendingSignIn) -> AppResult<Vec<u8>> {
         factor.sealed_secret.as_deref(),
         factor.pending_session.map(|s| s == p.session.id),
     ) {
-        return Ok(open_user_secret(state, user.org_id, user.id, sealed)?.to_vec());
+        return Ok(open_user_secret(state, user.org_id, user.id, sealed)
+            .await?
+            .to_vec());
     }
     let secret: [u8; SECRET_BYTES] = random_bytes(state.rng.as_ref());
-    let sealed = seal_user_secret(state, user.org_id, user.id, &secret)?;
+    let sealed = seal_user_secret(state, user.org_id, user.id, &secret).await?;
     let mut tx = state.db.begin().await?;
     let stored =
         second_factor::set_pending(&mut tx, user.org_id, user.id, p.session.id, &sealed).await?;
@@ -253,7 +255,9 @@ async fn pending_secret(ctx: &Ctx, p: &PendingSignIn) -> AppResult<Vec<u8>> {
         // Another request of this sign-in stored one first: show that one.
         let factor = second_factor::get(&state.db, user.org_id, user.id).await?;
         let sealed = factor.sealed_secret.ok_or(AppError::NotFound)?;
-        Ok(open_user_secret(state, user.org_id, user.id, &sealed)?.to_vec())
+        Ok(open_user_secret(state, user.org_id, user.id, &sealed)
+            .await?
+            .to_vec())
     }
 }
 
@@ -359,7 +363,7 @@ pub async fn enrol_submit(ctx: Ctx, Form(form): Form<CodeForm>) -> AppResult<Res
         // Nothing pending for this sign-in (another one replaced it): show a secret afresh.
         return Ok(see_other(&with_next("/staff/enrol", &next)));
     };
-    let secret = open_user_secret(&state, org, p.user.id, sealed)?;
+    let secret = open_user_secret(&state, org, p.user.id, sealed).await?;
     let step = match as_totp_code(&form.code) {
         Some(code) => totp(&secret)?.check(&code, unix_seconds(state.now())),
         None => None,
@@ -468,7 +472,7 @@ pub async fn second_factor_submit(ctx: Ctx, Form(form): Form<CodeForm>) -> AppRe
         }
     } else {
         let code = normalize_recovery_code(&form.code);
-        let hash = recovery_code_hash(&state, org, p.user.id, &code);
+        let hash = recovery_code_hash(&state, org, p.user.id, &code).await?;
         let used = !code.is_empty()
             && second_factor::use_recovery_code(&mut tx, org, p.user.id, &hash, now).await?;
         (used, "recovery_code", "wrong_recovery_code")
