@@ -24,9 +24,32 @@ use crate::ui::Ctx;
         description = "The JSON API of Haven's staff application. Authenticate with the staff session cookie (and send the `X-CSRF-Token` header on writes) or with an API token."
     ),
     paths(me, set_my_language, institutions),
-    components(schemas(Me, LanguageIn, InstitutionOut))
+    components(schemas(Me, LanguageIn, InstitutionOut)),
+    modifiers(&ApiTokenAuth),
+    security(("api_token" = []))
 )]
 pub struct ApiDoc;
+
+/// Declares the API token (`Authorization: Bearer hvn_…`) as the way scripts authenticate.
+struct ApiTokenAuth;
+
+impl utoipa::Modify for ApiTokenAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "api_token",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("hvn_ and 43 characters")
+                        .build(),
+                ),
+            );
+    }
+}
 
 /// GET /api/openapi.json.
 pub async fn openapi() -> Response {

@@ -510,7 +510,8 @@ pub async fn guard(state: AppState, access: Access, req: Request, next: Next) ->
             } else if req.extensions().get::<CurrentUser>().is_some() {
                 Redirect::to("/staff/").into_response()
             } else {
-                sign_in_required(&req)
+                // The password stage ended (or never began): start again, with no way back here.
+                Redirect::to("/staff/login").into_response()
             }
         }
         Access::Staff(permission) => {

@@ -121,6 +121,8 @@ conformance!(async fn a_token_works_within_its_scopes(backend) {
     let log = audit(&app, "access.denied").await;
     assert!(log.iter().any(|e| e.actor_kind == "token" && e.details.contains("token_scope") && e.details.contains("use_staff_app")), "{log:?}");
     assert!(has(&audit(&app, "api_token.created").await, "api_token.created", "ok", "view_institutions"));
+    let doc = app.client().get("/api/openapi.json").await.json();
+    assert_eq!(doc["components"]["securitySchemes"]["api_token"]["scheme"], "bearer");
 });
 
 conformance!(async fn a_read_only_token_may_not_write(backend) {
