@@ -9,6 +9,7 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -932,7 +933,10 @@ impl Browser {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .unwrap_or_else(|e| panic!("a free port: {e}"));
+        // A process group of its own, so that the browser it starts can be stopped with it even
+        // when a test fails half-way (see `Drop`).
         let driver = std::process::Command::new(&driver_bin)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -1085,6 +1089,18 @@ impl Browser {
     pub async fn close(mut self) {
         let client = self.client.clone();
         let _ = client.close().await;
+        self.stop_processes();
+    }
+}
+
+impl Browser {
+    /// Stops chromedriver and every browser process it started (its process group).
+    fn stop_processes(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -1092,7 +1108,6 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        self.stop_processes();
     }
 }
