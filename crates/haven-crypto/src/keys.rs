@@ -270,6 +270,13 @@ impl MasterKey {
     pub(crate) fn derive(&self, info: &[u8]) -> Zeroizing<[u8; KEY_LEN]> {
         derive_key(&self.0, info)
     }
+
+    /// A key derived deterministically from the master key for the use named by `label`
+    /// (HKDF-SHA256); a stand-in where no stored, wrapped organisation key exists yet.
+    pub fn derive_data_key(&self, label: &str) -> DataKey {
+        let info = encoding::parts(&[b"haven/v1/derived-data-key", label.as_bytes()]);
+        DataKey(derive_key(&self.0, &info))
+    }
 }
 
 impl fmt::Debug for MasterKey {
@@ -579,6 +586,16 @@ mod tests {
             ring.blind_index_key("name").0,
             ring.blind_index_key("phone").0
         );
+    }
+
+    #[test]
+    fn derived_data_keys_are_stable_and_label_specific() {
+        let master = MasterKey::from_encoded(&"11".repeat(32)).unwrap();
+        let a = master.derive_data_key("org/1/data");
+        assert_eq!(a.0, master.derive_data_key("org/1/data").0);
+        assert_ne!(a.0, master.derive_data_key("org/2/data").0);
+        let other = MasterKey::from_encoded(&"12".repeat(32)).unwrap();
+        assert_ne!(a.0, other.derive_data_key("org/1/data").0);
     }
 
     #[test]

@@ -34,6 +34,22 @@ impl Permission {
         Permission::ViewInstitutions,
         Permission::ManageInstitutions,
     ];
+
+    /// The stable code (stored in API token scopes, shown to scripts).
+    pub fn code(self) -> &'static str {
+        match self {
+            Permission::UseStaffApp => "use_staff_app",
+            Permission::ManageUsers => "manage_users",
+            Permission::ViewAudit => "view_audit",
+            Permission::ViewInstitutions => "view_institutions",
+            Permission::ManageInstitutions => "manage_institutions",
+        }
+    }
+
+    /// The permission with this code.
+    pub fn from_code(code: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.code() == code)
+    }
 }
 
 /// What a role grants.
@@ -99,6 +115,14 @@ mod tests {
                 "{role}"
             );
         }
+    }
+
+    #[test]
+    fn permission_codes_round_trip() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::from_code(p.code()), Some(p));
+        }
+        assert_eq!(Permission::from_code("root"), None);
     }
 
     #[test]

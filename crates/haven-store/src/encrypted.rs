@@ -28,7 +28,14 @@ pub struct EncryptedTable {
 }
 
 /// Every table with encrypted columns. Add a feature's table here when it stores identities.
-pub const TABLES: &[EncryptedTable] = &[crate::people::ENCRYPTED];
+pub const TABLES: &[EncryptedTable] = &[
+    crate::people::ENCRYPTED,
+    // The second factor's secret of staff accounts (pending or enabled).
+    EncryptedTable {
+        table: "users",
+        columns: &["totp_secret"],
+    },
+];
 
 /// What a scan of one column found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

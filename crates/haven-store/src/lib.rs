@@ -11,6 +11,7 @@
 //!
 //! One module per feature, with the same names as in the other layers.
 
+pub mod api_tokens;
 pub mod audit;
 pub mod counters;
 pub mod db;
@@ -21,6 +22,7 @@ pub mod keys;
 pub mod links;
 pub mod orgs;
 pub mod people;
+pub mod second_factor;
 pub mod sessions;
 pub mod users;
 

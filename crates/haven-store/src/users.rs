@@ -380,3 +380,100 @@ pub async fn count(db: &Db, org: OrgId) -> Result<i64> {
     .fetch_one(c)
     .await)?)
 }
+
+/// Where an account stands with failed sign-ins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SignInThrottle {
+    /// Consecutive failed sign-ins (password or second factor) since the last success.
+    pub failed_sign_ins: i64,
+    /// Until when the account refuses sign-ins, if it was locked.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+impl SignInThrottle {
+    /// Whether the account is locked at `now`.
+    pub fn locked_at(&self, now: DateTime<Utc>) -> bool {
+        self.locked_until.is_some_and(|t| t > now)
+    }
+}
+
+/// The failed sign-ins and lock of an account (defaults when the account does not exist).
+pub async fn sign_in_throttle(db: &Db, org: OrgId, id: UserId) -> Result<SignInThrottle> {
+    let row: Option<(i64, Option<DateTime<Utc>>)> = on_db!(db, |c| sqlx::query_as(
+        "SELECT failed_sign_ins, locked_until FROM users WHERE org_id = $1 AND id = $2"
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .fetch_optional(c)
+    .await)?;
+    Ok(row
+        .map(|(failed_sign_ins, locked_until)| SignInThrottle {
+            failed_sign_ins,
+            locked_until,
+        })
+        .unwrap_or_default())
+}
+
+/// Counts one more failed sign-in; returns the number of consecutive failures.
+pub async fn record_failed_sign_in(tx: &mut Tx, org: OrgId, id: UserId) -> Result<i64> {
+    let n: Option<i64> = on_tx!(tx, |c| {
+        sqlx::query_scalar(
+        "UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE org_id = $1 AND id = $2 RETURNING failed_sign_ins"
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .fetch_optional(&mut *c)
+    .await
+    })?;
+    n.ok_or(StoreError::NotFound)
+}
+
+/// Locks an account until `until`.
+pub async fn lock(tx: &mut Tx, org: OrgId, id: UserId, until: DateTime<Utc>) -> Result<()> {
+    execute!(
+        tx,
+        "UPDATE users SET locked_until = $3 WHERE org_id = $1 AND id = $2",
+        org.0,
+        id.0,
+        until
+    )?;
+    Ok(())
+}
+
+/// Forgets the failed sign-ins and any lock (after a successful sign-in, or an administrator's
+/// unlock); returns whether the account was locked at `now`.
+pub async fn clear_failed_sign_ins(
+    tx: &mut Tx,
+    org: OrgId,
+    id: UserId,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let locked_until: Option<Option<DateTime<Utc>>> = on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT locked_until FROM users WHERE org_id = $1 AND id = $2"
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .fetch_optional(&mut *c)
+    .await)?;
+    execute!(
+        tx,
+        "UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE org_id = $1 AND id = $2",
+        org.0,
+        id.0
+    )?;
+    Ok(locked_until.flatten().is_some_and(|t| t > now))
+}
+
+/// The accounts locked at `now`.
+pub async fn locked(db: &Db, org: OrgId, now: DateTime<Utc>) -> Result<Vec<UserId>> {
+    let ids: Vec<Uuid> = on_db!(db, |c| {
+        sqlx::query_scalar(
+        "SELECT id FROM users WHERE org_id = $1 AND locked_until IS NOT NULL AND locked_until > $2"
+    )
+    .bind(org.0)
+    .bind(now)
+    .fetch_all(c)
+    .await
+    })?;
+    Ok(ids.into_iter().map(UserId).collect())
+}

@@ -9,11 +9,12 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::os::unix::process::CommandExt;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use haven_domain::validate::{DisplayName, EmailAddress};
-use haven_domain::{Clock, ManualClock, OsRng, Role, UserId};
+use haven_domain::{Clock, ManualClock, OsRng, Role, SystemClock, UserId};
 use haven_store::Backend;
 use haven_store::users::{self, NewUser, UserStatus};
 use haven_web::{AppState, Settings, StartOptions};
@@ -351,9 +352,12 @@ impl TestApp {
         self._pg.as_ref().map(|p| p.name.as_str())
     }
 
-    /// A client with its own cookie jar, like a fresh browser.
+    /// A client with its own cookie jar, like a fresh browser, whose authenticator app reads
+    /// the app's clock.
     pub fn client(&self) -> Client {
-        Client::new(&self.base)
+        let mut c = Client::new(&self.base);
+        c.clock = Some(self.clock.clone());
+        c
     }
 
     /// The path of the setup link (without the host).
@@ -367,10 +371,7 @@ impl TestApp {
 
     /// Creates the first administrator through the setup link and returns a signed-in client.
     pub async fn admin(&self) -> (Client, TestUser) {
-        let user = TestUser {
-            email: "admin@example.org".into(),
-            password: "Lampa-Kafa-Oblak-42".into(),
-        };
+        let user = TestUser::new("admin@example.org", "Lampa-Kafa-Oblak-42");
         let client = self.client();
         let page = client.get(&self.setup_path()).await;
         assert_eq!(page.status, StatusCode::OK, "setup page: {}", page.text);
@@ -387,6 +388,8 @@ impl TestApp {
             )
             .await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "setup: {}", res.text);
+        let done = client.complete_second_factor(&user, &res).await;
+        assert_eq!(done.status, StatusCode::OK, "enrolment: {}", done.text);
         (client, user)
     }
 
@@ -394,10 +397,10 @@ impl TestApp {
     /// credentials; sign in with [`Client::sign_in`].
     pub async fn add_user(&self, roles: &[Role]) -> TestUser {
         let n = self.state.ids().uuid().simple().to_string();
-        let user = TestUser {
-            email: format!("staff-{}@example.org", &n[20..]),
-            password: "Tri-Zelene-Jabuke-77".into(),
-        };
+        let user = TestUser::new(
+            &format!("staff-{}@example.org", &n[20..]),
+            "Tri-Zelene-Jabuke-77",
+        );
         let hash = self
             .state
             .passwords
@@ -470,13 +473,70 @@ impl Drop for TestApp {
     }
 }
 
-/// An account's credentials.
+/// An account's credentials, with the second factor the test kit set up for it.
 #[derive(Debug, Clone)]
 pub struct TestUser {
     /// Its e-mail address.
     pub email: String,
     /// Its password.
     pub password: String,
+    /// Its authenticator app (shared between clones, so a clone signs in like the original).
+    pub factor: Arc<Mutex<Authenticator>>,
+}
+
+/// What a person's phone and drawer hold: the TOTP secret, the last step used, recovery codes.
+#[derive(Debug, Default)]
+pub struct Authenticator {
+    /// The TOTP secret, once enrolled.
+    pub secret: Option<Vec<u8>>,
+    /// The last time step whose code was used (each is accepted once).
+    pub last_step: Option<u64>,
+    /// The unused recovery codes shown at enrolment.
+    pub recovery_codes: Vec<String>,
+}
+
+impl TestUser {
+    /// Credentials of an account without a second factor yet.
+    pub fn new(email: &str, password: &str) -> TestUser {
+        TestUser {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            factor: Arc::new(Mutex::new(Authenticator::default())),
+        }
+    }
+
+    /// The TOTP secret, once enrolled.
+    pub fn totp_secret(&self) -> Option<Vec<u8>> {
+        self.factor.lock().unwrap().secret.clone()
+    }
+
+    /// Takes one unused recovery code.
+    pub fn take_recovery_code(&self) -> String {
+        self.factor
+            .lock()
+            .unwrap()
+            .recovery_codes
+            .pop()
+            .expect("no recovery codes left")
+    }
+
+    /// Forgets the second factor (after an administrator reset it).
+    pub fn forget_second_factor(&self) {
+        *self.factor.lock().unwrap() = Authenticator::default();
+    }
+}
+
+/// Seconds per TOTP step.
+pub const TOTP_STEP: u64 = 30;
+
+/// The TOTP code of `secret` for time step `step` (SHA-1, 6 digits, 30 s), as an app shows it.
+pub fn totp_code_at(secret: &[u8], step: u64) -> String {
+    totp_rs::Builder::new()
+        .with_secret(secret.to_vec())
+        .build()
+        .expect("TOTP parameters")
+        .generate(step * TOTP_STEP)
+        .to_string()
 }
 
 /// A browser-like HTTP client: keeps cookies, does not follow redirects (tests look at them).
@@ -484,6 +544,8 @@ pub struct TestUser {
 pub struct Client {
     inner: reqwest::Client,
     base: String,
+    /// The clock the person's authenticator app reads: the app's manual clock, or the real one.
+    clock: Option<Arc<ManualClock>>,
 }
 
 /// A response, read whole.
@@ -527,6 +589,45 @@ impl Page {
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
+    }
+
+    /// The TOTP secret shown on the enrolment page, decoded.
+    pub fn totp_secret(&self) -> Option<Vec<u8>> {
+        let start = self.text.find("id=\"totp-secret\"")?;
+        let from = self.text[start..].find('>')? + start + 1;
+        let to = self.text[from..].find('<')? + from;
+        let b32: String = self.text[from..to]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        data_encoding::BASE32_NOPAD.decode(b32.as_bytes()).ok()
+    }
+
+    /// The recovery codes shown on the page.
+    pub fn recovery_codes(&self) -> Vec<String> {
+        let marker = "<code class=\"recovery-code\">";
+        self.text
+            .split(marker)
+            .skip(1)
+            .filter_map(|rest| rest.split('<').next())
+            .map(html_unescape)
+            .collect()
+    }
+
+    /// Where the person goes next: a redirect's `Location`, or the target of the page's
+    /// "continue" button (after the recovery codes).
+    pub fn next_target(&self) -> String {
+        if self.status.is_redirection() {
+            return self.location();
+        }
+        let marker = "<form method=\"get\" action=\"";
+        let start = self
+            .text
+            .find(marker)
+            .unwrap_or_else(|| panic!("no continue button: {}", self.text))
+            + marker.len();
+        let end = self.text[start..].find('"').unwrap() + start;
+        html_unescape(&self.text[start..end])
     }
 
     /// The body as JSON.
@@ -591,6 +692,7 @@ impl Client {
         Client {
             inner,
             base: base.to_owned(),
+            clock: None,
         }
     }
 
@@ -695,7 +797,8 @@ impl Client {
         self.post_form(action, &all).await
     }
 
-    /// Signs in with a password and expects to land in the staff application.
+    /// Signs in with a password and the second factor (enrolling it at the first sign-in) and
+    /// expects to land in the staff application.
     pub async fn sign_in(&self, user: &TestUser) {
         let res = self
             .submit(
@@ -710,5 +813,311 @@ impl Client {
             "sign-in failed: {}",
             res.text
         );
+        let done = self.complete_second_factor(user, &res).await;
+        assert!(
+            done.status == StatusCode::SEE_OTHER || done.status == StatusCode::OK,
+            "second factor failed ({}): {}",
+            done.status,
+            done.text
+        );
+    }
+
+    /// Seconds since the Unix epoch on the authenticator app's clock.
+    pub fn now_seconds(&self) -> u64 {
+        let now = match &self.clock {
+            Some(c) => c.now(),
+            None => SystemClock.now(),
+        };
+        u64::try_from(now.timestamp()).unwrap_or(0)
+    }
+
+    /// A TOTP code of `user` that was not used before, as the app would show it: the current
+    /// step's, or the next one's (within the one step of skew Haven allows); when both were
+    /// used, the clock moves on (the manual clock by 30 seconds; on the real clock, this waits).
+    pub async fn totp_code(&self, user: &TestUser) -> String {
+        let secret = user
+            .totp_secret()
+            .unwrap_or_else(|| panic!("{} has no second factor yet", user.email));
+        loop {
+            let now = self.now_seconds();
+            let step = now / TOTP_STEP;
+            let last = user.factor.lock().unwrap().last_step;
+            let candidate = last.map_or(step, |l| step.max(l + 1));
+            if candidate <= step + 1 {
+                user.factor.lock().unwrap().last_step = Some(candidate);
+                return totp_code_at(&secret, candidate);
+            }
+            match &self.clock {
+                Some(c) => c.advance(chrono::TimeDelta::seconds(TOTP_STEP as i64)),
+                None => {
+                    let wait = (step + 1) * TOTP_STEP - now;
+                    tokio::time::sleep(std::time::Duration::from_millis(wait * 1000 + 200)).await;
+                }
+            }
+        }
+    }
+
+    /// Finishes a sign-in after the password (`after_password` is the redirect it answered
+    /// with): enrols the second factor if asked to (keeping the secret and recovery codes in
+    /// `user`), or gives a fresh code. Returns the last response: the recovery codes page after
+    /// an enrolment, the redirect into the application otherwise.
+    pub async fn complete_second_factor(&self, user: &TestUser, after_password: &Page) -> Page {
+        let to = after_password.location();
+        if to.starts_with("/staff/enrol") {
+            let page = self.get(&to).await;
+            assert_eq!(page.status, StatusCode::OK, "enrolment page: {}", page.text);
+            let secret = page
+                .totp_secret()
+                .unwrap_or_else(|| panic!("no secret on the enrolment page: {}", page.text));
+            *user.factor.lock().unwrap() = Authenticator {
+                secret: Some(secret),
+                ..Authenticator::default()
+            };
+            let code = self.totp_code(user).await;
+            let next = page.input_value("next").unwrap_or_default();
+            let res = self
+                .post_form(
+                    "/staff/enrol",
+                    &[("csrf", &page.csrf()), ("code", &code), ("next", &next)],
+                )
+                .await;
+            assert_eq!(res.status, StatusCode::OK, "enrolment: {}", res.text);
+            let codes = res.recovery_codes();
+            assert_eq!(codes.len(), 10, "recovery codes shown: {}", res.text);
+            user.factor.lock().unwrap().recovery_codes = codes;
+            res
+        } else if to.starts_with("/staff/login/second-factor") {
+            let page = self.get(&to).await;
+            assert_eq!(
+                page.status,
+                StatusCode::OK,
+                "second factor page: {}",
+                page.text
+            );
+            let code = self.totp_code(user).await;
+            let next = page.input_value("next").unwrap_or_default();
+            self.post_form(
+                "/staff/login/second-factor",
+                &[("csrf", &page.csrf()), ("code", &code), ("next", &next)],
+            )
+            .await
+        } else {
+            panic!("not on the way to the second factor: {to}")
+        }
+    }
+}
+
+/// A headless Chromium for browser tests, driven over WebDriver by `fantoccini`: a chromedriver
+/// started on a free port, a fresh profile folder, and helpers to act as a person would (typing,
+/// pressing keys). Stopped when dropped.
+///
+/// `HAVEN_CHROMEDRIVER` and `HAVEN_CHROMIUM` override `/usr/bin/chromedriver` and
+/// `/usr/bin/chromium`.
+pub struct Browser {
+    /// The WebDriver session.
+    pub client: fantoccini::Client,
+    base: String,
+    driver: std::process::Child,
+    _profile: tempfile::TempDir,
+}
+
+/// The WebDriver code of the Enter key.
+pub const KEY_ENTER: &str = "\u{E007}";
+/// The WebDriver code of the Tab key.
+pub const KEY_TAB: &str = "\u{E004}";
+
+impl Browser {
+    /// A browser with JavaScript on, for the Haven at `base`.
+    pub async fn start(base: &str) -> Browser {
+        Self::start_with(base, true).await
+    }
+
+    /// A browser with JavaScript on or off (a managed content setting, as an organisation's
+    /// policy would set it), for the Haven at `base`.
+    pub async fn start_with(base: &str, javascript: bool) -> Browser {
+        let driver_bin =
+            std::env::var("HAVEN_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let chromium =
+            std::env::var("HAVEN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("a free port: {e}"));
+        // A process group of its own, so that the browser it starts can be stopped with it even
+        // when a test fails half-way (see `Drop`).
+        let driver = std::process::Command::new(&driver_bin)
+            .process_group(0)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {driver_bin} (install chromium-driver): {e}"));
+        let webdriver = format!("http://127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "chromedriver did not listen on port {port}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("profile folder: {e}"));
+        let mut prefs = serde_json::Map::new();
+        if !javascript {
+            prefs.insert(
+                "profile.managed_default_content_settings.javascript".into(),
+                serde_json::json!(2),
+            );
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": chromium,
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+                "prefs": prefs,
+            }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = fantoccini::ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&webdriver)
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver session: {e}"));
+        Browser {
+            client,
+            base: base.to_owned(),
+            driver,
+            _profile: profile,
+        }
+    }
+
+    /// Opens a path of the Haven (or a whole URL).
+    pub async fn goto(&self, path: &str) {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        self.client
+            .goto(&url)
+            .await
+            .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    }
+
+    /// The path (and query) of the page shown.
+    pub async fn path(&self) -> String {
+        let url = self
+            .client
+            .current_url()
+            .await
+            .unwrap_or_else(|e| panic!("current URL: {e}"));
+        match url.query() {
+            Some(q) if !q.is_empty() => format!("{}?{q}", url.path()),
+            _ => url.path().to_owned(),
+        }
+    }
+
+    /// The page's HTML as the browser has it.
+    pub async fn source(&self) -> String {
+        self.client
+            .source()
+            .await
+            .unwrap_or_else(|e| panic!("page source: {e}"))
+    }
+
+    /// The element matching a CSS selector, waiting up to 10 seconds for it.
+    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(std::time::Duration::from_secs(10))
+            .for_element(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    /// The text of the element matching a CSS selector.
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css)
+            .await
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("text of {css}: {e}"))
+    }
+
+    /// Types into the field matching a CSS selector, as a person at the keyboard would (keys
+    /// such as [`KEY_ENTER`] may end the text).
+    pub async fn type_into(&self, css: &str, keys: &str) {
+        self.find(css)
+            .await
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    /// Clicks the element matching a CSS selector.
+    pub async fn click(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Waits until the page shown has this path (up to 10 seconds).
+    pub async fn wait_for_path(&self, path: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let now = self.path().await;
+            if now == path {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "expected {path}, still at {now}: {}",
+                self.source().await
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Ends the session and stops the driver.
+    pub async fn close(mut self) {
+        let client = self.client.clone();
+        let _ = client.close().await;
+        self.stop_processes();
+    }
+}
+
+impl Browser {
+    /// Stops chromedriver and every browser process it started (its process group).
+    fn stop_processes(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        self.stop_processes();
     }
 }

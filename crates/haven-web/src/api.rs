@@ -6,12 +6,13 @@
 use axum::Json;
 use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
+use haven_domain::Language;
 use haven_domain::institutions::InstitutionKind;
-use haven_store::institutions;
+use haven_store::{institutions, users};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::staff::institutions::localized_name;
 use crate::ui::Ctx;
 
@@ -22,10 +23,33 @@ use crate::ui::Ctx;
         title = "Haven API",
         description = "The JSON API of Haven's staff application. Authenticate with the staff session cookie (and send the `X-CSRF-Token` header on writes) or with an API token."
     ),
-    paths(me, institutions),
-    components(schemas(Me, InstitutionOut))
+    paths(me, set_my_language, institutions),
+    components(schemas(Me, LanguageIn, InstitutionOut)),
+    modifiers(&ApiTokenAuth),
+    security(("api_token" = []))
 )]
 pub struct ApiDoc;
+
+/// Declares the API token (`Authorization: Bearer hvn_…`) as the way scripts authenticate.
+struct ApiTokenAuth;
+
+impl utoipa::Modify for ApiTokenAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "api_token",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("hvn_ and 43 characters")
+                        .build(),
+                ),
+            );
+    }
+}
 
 /// GET /api/openapi.json.
 pub async fn openapi() -> Response {
@@ -54,18 +78,41 @@ pub struct Me {
     pub roles: Vec<String>,
 }
 
+fn me_of(user: &haven_store::users::User) -> Me {
+    Me {
+        id: user.id.0,
+        org_id: user.org_id.0,
+        display_name: user.display_name.clone(),
+        email: user.email.clone(),
+        language: user.language.code().to_owned(),
+        roles: user.roles.iter().map(|r| r.code().to_owned()).collect(),
+    }
+}
+
 /// Who am I.
 #[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me), (status = 401, description = "Not signed in")))]
 pub async fn me(ctx: Ctx) -> AppResult<Json<Me>> {
+    Ok(Json(me_of(&ctx.user()?.user)))
+}
+
+/// A language choice.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LanguageIn {
+    /// Language code (`sr-latn`, `sr-cyrl`, `en`).
+    pub language: String,
+}
+
+/// Changes the language of one's own staff application.
+#[utoipa::path(post, path = "/api/v1/me/language", request_body = LanguageIn, responses((status = 200, body = Me), (status = 400, description = "Unknown language"), (status = 401, description = "Not signed in"), (status = 403, description = "A read-only token, or one without the permission")))]
+pub async fn set_my_language(ctx: Ctx, Json(body): Json<LanguageIn>) -> AppResult<Json<Me>> {
     let u = ctx.user()?;
-    Ok(Json(Me {
-        id: u.user.id.0,
-        org_id: u.user.org_id.0,
-        display_name: u.user.display_name.clone(),
-        email: u.user.email.clone(),
-        language: u.user.language.code().to_owned(),
-        roles: u.user.roles.iter().map(|r| r.code().to_owned()).collect(),
-    }))
+    let language: Language = body.language.parse().map_err(|_| AppError::BadRequest)?;
+    let mut tx = ctx.state.db.begin().await?;
+    users::set_language(&mut tx, u.org(), u.user.id, language, ctx.state.now()).await?;
+    tx.commit().await?;
+    let mut user = u.user.clone();
+    user.language = language;
+    Ok(Json(me_of(&user)))
 }
 
 /// An institution of the directory.

@@ -26,7 +26,7 @@ use tower_http::request_id::{
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::{csrf_layer, guard, language_layer, session_layer};
+use crate::auth::{csrf_layer, guard, language_layer, session_layer, token_layer};
 use crate::error::{ErrorDetail, ErrorPage};
 use crate::routes::table;
 use crate::security;
@@ -72,7 +72,8 @@ pub fn router(state: AppState) -> Router {
             .layer(from_fn_with_state(state.clone(), session_layer))
     };
     let staff = signed_in_layers(staff);
-    let api = signed_in_layers(api);
+    // The API also takes bearer tokens, resolved before (and instead of) the session.
+    let api = signed_in_layers(api).layer(from_fn_with_state(state.clone(), token_layer));
 
     let tls = state.settings.served_over_tls();
     let timeout = Duration::from_secs(u64::from(state.settings.limits.request_timeout_seconds));

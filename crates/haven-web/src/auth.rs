@@ -13,6 +13,7 @@ use haven_crypto::tokens::token_hash;
 use haven_domain::clock::random_bytes;
 use haven_domain::policy::{Actor, Permission};
 use haven_domain::{Language, OrgId};
+use haven_store::api_tokens;
 use haven_store::audit::{AuditActor, AuditEvent, Outcome};
 use haven_store::sessions::{self, Session, SessionStage};
 use haven_store::users::{self, User, UserStatus};
@@ -21,14 +22,30 @@ use crate::error::AppError;
 use crate::security::{same_site_request, verify_token};
 use crate::state::AppState;
 
-/// A fully signed-in staff member.
+/// A fully signed-in staff member, through a browser session or an API token.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     /// The account.
     pub user: User,
-    /// The session.
-    pub session: Session,
+    /// The session, when the request comes from a signed-in browser.
+    pub session: Option<Session>,
+    /// The API token, when the request is authenticated by one.
+    pub token: Option<TokenGrant>,
 }
+
+/// What an API token allows: its own permissions within its owner's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenGrant {
+    /// The token's id.
+    pub id: uuid::Uuid,
+    /// The permissions it may use.
+    pub scopes: Vec<Permission>,
+    /// Whether it may only read (GET and HEAD).
+    pub read_only: bool,
+}
+
+/// How long a session may stay at the `password` stage before the second factor is given.
+pub const SECOND_FACTOR_WINDOW: TimeDelta = TimeDelta::minutes(5);
 
 impl CurrentUser {
     /// The actor the policy judges.
@@ -113,6 +130,8 @@ fn session_end_reason(
 ) -> Option<&'static str> {
     if s.ended_at.is_some() {
         Some("ended")
+    } else if s.stage == SessionStage::Password && s.created_at + SECOND_FACTOR_WINDOW <= now {
+        Some("second_factor_timeout")
     } else if s.expires_at <= now {
         Some("expired")
     } else if s.last_seen_at + idle <= now {
@@ -129,6 +148,10 @@ pub async fn session_layer(
     mut req: Request,
     next: Next,
 ) -> Response {
+    // A request authenticated by an API token has no session and needs no CSRF secret.
+    if req.extensions().get::<CurrentUser>().is_some() {
+        return next.run(req).await;
+    }
     let tls = state.settings.served_over_tls();
     let now = state.now();
     let idle = TimeDelta::minutes(i64::from(state.settings.session.idle_timeout_minutes));
@@ -140,7 +163,11 @@ pub async fn session_layer(
                     .insert(CsrfSecret(session.csrf_secret.clone()));
                 match session.stage {
                     SessionStage::Complete => {
-                        req.extensions_mut().insert(CurrentUser { user, session });
+                        req.extensions_mut().insert(CurrentUser {
+                            user,
+                            session: Some(session),
+                            token: None,
+                        });
                     }
                     SessionStage::Password => {
                         req.extensions_mut().insert(PendingSignIn { user, session });
@@ -225,6 +252,134 @@ async fn resolve_session(
     Ok(Some((session, user)))
 }
 
+/// Authenticates JSON API requests that carry `Authorization: Bearer hvn_…` as the token's owner,
+/// with the token's scopes. Any `Authorization` header that is not a valid token is refused with
+/// 401 (and recorded) before the session layer runs: such a request never falls back to a cookie.
+pub async fn token_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return next.run(req).await;
+    };
+    let presented = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|v| v.trim().to_owned());
+    let now = state.now();
+    let resolved = match presented {
+        Some(token) => resolve_token(&state, &token, now).await,
+        None => Ok(Err(TokenRefusal::new("not_bearer"))),
+    };
+    match resolved {
+        Err(e) => e.into_response(),
+        Ok(Ok(current)) => {
+            req.extensions_mut().insert(current);
+            next.run(req).await
+        }
+        Ok(Err(refusal)) => {
+            let actor = refusal
+                .user
+                .map(AuditActor::Token)
+                .unwrap_or(AuditActor::Anonymous);
+            let mut ev = refusal_event(&req, actor, "auth.token_refused", refusal.reason);
+            if let Some(id) = refusal.token {
+                ev = ev.target("api_token", id);
+            }
+            let org = refusal.org.unwrap_or(state.default_org);
+            if let Err(e) = crate::ui::record_now(&state, org, ev).await {
+                return e.into_response();
+            }
+            let mut res = AppError::Unauthorized.into_response();
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"haven\""),
+            );
+            res
+        }
+    }
+}
+
+/// Why a presented API token was refused, and what is known of it.
+struct TokenRefusal {
+    reason: &'static str,
+    org: Option<OrgId>,
+    user: Option<haven_domain::UserId>,
+    token: Option<uuid::Uuid>,
+}
+
+impl TokenRefusal {
+    fn new(reason: &'static str) -> Self {
+        Self {
+            reason,
+            org: None,
+            user: None,
+            token: None,
+        }
+    }
+
+    fn of(reason: &'static str, t: &api_tokens::ApiToken) -> Self {
+        Self {
+            reason,
+            org: Some(t.org_id),
+            user: Some(t.user_id),
+            token: Some(t.id),
+        }
+    }
+}
+
+/// The prefix of every API token.
+pub const TOKEN_PREFIX: &str = "hvn_";
+
+async fn resolve_token(
+    state: &AppState,
+    token: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Result<CurrentUser, TokenRefusal>, AppError> {
+    if !token.starts_with(TOKEN_PREFIX) || token.len() != TOKEN_PREFIX.len() + 43 {
+        return Ok(Err(TokenRefusal::new("malformed")));
+    }
+    let Some(t) = api_tokens::by_hash(&state.db, &token_hash(token)).await? else {
+        return Ok(Err(TokenRefusal::new("unknown")));
+    };
+    if t.revoked_at.is_some() {
+        return Ok(Err(TokenRefusal::of("revoked", &t)));
+    }
+    if t.expires_at <= now {
+        return Ok(Err(TokenRefusal::of("expired", &t)));
+    }
+    let user = match users::get(&state.db, t.org_id, t.user_id).await? {
+        Some(u) if u.status == UserStatus::Active => u,
+        _ => return Ok(Err(TokenRefusal::of("account_disabled", &t))),
+    };
+    // As for sessions, a minute's precision is plenty and spares a write per request.
+    if t.last_used_at
+        .is_none_or(|last| now - last > TimeDelta::seconds(60))
+    {
+        let mut tx = state.db.begin().await?;
+        api_tokens::touch(&mut tx, t.org_id, t.id, now).await?;
+        tx.commit().await?;
+    }
+    Ok(Ok(CurrentUser {
+        user,
+        session: None,
+        token: Some(TokenGrant {
+            id: t.id,
+            scopes: parse_scopes(&t.scopes),
+            read_only: t.read_only,
+        }),
+    }))
+}
+
+/// The permissions of a stored scope list (codes separated by spaces; unknown codes dropped).
+pub fn parse_scopes(scopes: &str) -> Vec<Permission> {
+    scopes
+        .split_whitespace()
+        .filter_map(Permission::from_code)
+        .collect()
+}
+
 /// Picks the language of the response: the signed-in person's, else `?lang=`, else the
 /// browser's, else the organisation's.
 pub async fn language_layer(
@@ -271,11 +426,11 @@ pub async fn csrf_layer(State(state): State<AppState>, req: Request, next: Next)
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
+    // Only a request the token layer authenticated is exempt: the header alone proves nothing.
     if req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Bearer "))
+        .extensions()
+        .get::<CurrentUser>()
+        .is_some_and(|u| u.token.is_some())
     {
         return next.run(req).await;
     }
@@ -355,22 +510,38 @@ pub async fn guard(state: AppState, access: Access, req: Request, next: Next) ->
             } else if req.extensions().get::<CurrentUser>().is_some() {
                 Redirect::to("/staff/").into_response()
             } else {
-                sign_in_required(&req)
+                // The password stage ended (or never began): start again, with no way back here.
+                Redirect::to("/staff/login").into_response()
             }
         }
         Access::Staff(permission) => {
             let refusal = match req.extensions().get::<CurrentUser>() {
                 None => return sign_in_required(&req),
-                Some(u) if u.actor().can(permission) => None,
-                Some(u) => Some((
-                    u.org(),
-                    refusal_event(
-                        &req,
-                        AuditActor::User(u.user.id),
-                        "access.denied",
-                        permission_name(permission),
-                    ),
-                )),
+                Some(u) => {
+                    let (actor, why) = match &u.token {
+                        None => (AuditActor::User(u.user.id), permission.code()),
+                        Some(_) => (AuditActor::Token(u.user.id), "token_scope"),
+                    };
+                    let allowed = u.actor().can(permission)
+                        && u.token
+                            .as_ref()
+                            .is_none_or(|t| t.scopes.contains(&permission));
+                    let read_only_refused = u.token.as_ref().is_some_and(|t| {
+                        t.read_only && !matches!(*req.method(), Method::GET | Method::HEAD)
+                    });
+                    if !allowed {
+                        let mut ev = refusal_event(&req, actor, "access.denied", why);
+                        ev.details["permission"] = permission.code().into();
+                        Some((u.org(), ev))
+                    } else if read_only_refused {
+                        Some((
+                            u.org(),
+                            refusal_event(&req, actor, "access.denied", "token_read_only"),
+                        ))
+                    } else {
+                        None
+                    }
+                }
             };
             match refusal {
                 None => next.run(req).await,
@@ -382,16 +553,6 @@ pub async fn guard(state: AppState, access: Access, req: Request, next: Next) ->
                 }
             }
         }
-    }
-}
-
-fn permission_name(p: Permission) -> &'static str {
-    match p {
-        Permission::UseStaffApp => "use_staff_app",
-        Permission::ManageUsers => "manage_users",
-        Permission::ViewAudit => "view_audit",
-        Permission::ViewInstitutions => "view_institutions",
-        Permission::ManageInstitutions => "manage_institutions",
     }
 }
 
@@ -439,10 +600,7 @@ async fn refuse_csrf(state: &AppState, refusal: (OrgId, AuditEvent)) -> Response
 
 fn sign_in_required(req: &Request) -> Response {
     if req.uri().path().starts_with("/api/") {
-        let mut res = (axum::http::StatusCode::UNAUTHORIZED, "").into_response();
-        res.extensions_mut()
-            .insert(crate::error::ErrorPage::Forbidden);
-        return res;
+        return AppError::Unauthorized.into_response();
     }
     if req.extensions().get::<PendingSignIn>().is_some() {
         return Redirect::to("/staff/login/second-factor").into_response();

@@ -17,6 +17,9 @@ pub enum AppError {
     /// Nothing here (or nothing this person may know exists).
     #[error("not found")]
     NotFound,
+    /// Not authenticated (an API call without a valid token or session).
+    #[error("unauthorized")]
+    Unauthorized,
     /// Signed in, but not allowed.
     #[error("forbidden")]
     Forbidden,
@@ -42,6 +45,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::BadRequest => StatusCode::BAD_REQUEST,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
@@ -54,6 +58,7 @@ impl AppError {
     pub fn page(&self) -> ErrorPage {
         match self {
             AppError::NotFound => ErrorPage::NotFound,
+            AppError::Unauthorized => ErrorPage::Unauthorized,
             AppError::Forbidden => ErrorPage::Forbidden,
             AppError::Csrf => ErrorPage::Csrf,
             AppError::BadRequest => ErrorPage::BadRequest,
@@ -84,6 +89,8 @@ impl From<askama::Error> for AppError {
 pub enum ErrorPage {
     /// 404.
     NotFound,
+    /// 401.
+    Unauthorized,
     /// 403.
     Forbidden,
     /// 403 for a failed CSRF check.
@@ -103,6 +110,7 @@ impl ErrorPage {
     pub fn message_ids(self) -> (&'static str, &'static str) {
         match self {
             ErrorPage::NotFound => ("error-not-found-title", "error-not-found-body"),
+            ErrorPage::Unauthorized => ("error-unauthorized-title", "error-unauthorized-body"),
             ErrorPage::Forbidden => ("error-forbidden-title", "error-forbidden-body"),
             ErrorPage::Csrf => ("error-csrf-title", "error-csrf-body"),
             ErrorPage::BadRequest => ("error-bad-request-title", "error-bad-request-body"),

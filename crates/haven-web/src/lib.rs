@@ -13,10 +13,12 @@ pub mod i18n;
 pub mod keys;
 pub mod ops;
 pub mod routes;
+pub mod secrets;
 pub mod security;
 pub mod settings;
 pub mod staff;
 pub mod state;
+pub mod throttle;
 pub mod ui;
 
 pub use app::{router, serve};

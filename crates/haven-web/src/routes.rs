@@ -65,7 +65,7 @@ where
 
 /// Every route.
 pub fn table() -> Vec<Route> {
-    use Access::{Public, SignIn, Staff};
+    use Access::{Public, SecondFactor, SignIn, Staff};
     use Permission as P;
     vec![
         // Operations and assets.
@@ -80,6 +80,27 @@ pub fn table() -> Vec<Route> {
         get_("/staff/login", SignIn, staff::access::login_form),
         post_("/staff/login", SignIn, staff::access::login_submit),
         post_("/staff/logout", SignIn, staff::access::logout),
+        // The second factor, after the password.
+        get_(
+            "/staff/enrol",
+            SecondFactor,
+            staff::second_factor::enrol_form,
+        ),
+        post_(
+            "/staff/enrol",
+            SecondFactor,
+            staff::second_factor::enrol_submit,
+        ),
+        get_(
+            "/staff/login/second-factor",
+            SecondFactor,
+            staff::second_factor::second_factor_form,
+        ),
+        post_(
+            "/staff/login/second-factor",
+            SecondFactor,
+            staff::second_factor::second_factor_submit,
+        ),
         // Home and profile.
         get_("/staff/", Staff(P::UseStaffApp), staff::home::home),
         get_(
@@ -96,6 +117,21 @@ pub fn table() -> Vec<Route> {
             "/staff/profile/password",
             Staff(P::UseStaffApp),
             staff::profile::change_password,
+        ),
+        post_(
+            "/staff/profile/recovery-codes",
+            Staff(P::UseStaffApp),
+            staff::second_factor::regenerate_recovery_codes,
+        ),
+        post_(
+            "/staff/profile/tokens",
+            Staff(P::UseStaffApp),
+            staff::tokens::create,
+        ),
+        post_(
+            "/staff/profile/tokens/{id}/revoke",
+            Staff(P::UseStaffApp),
+            staff::tokens::revoke,
         ),
         post_(
             "/staff/profile/sessions/{sid}/end",
@@ -140,6 +176,16 @@ pub fn table() -> Vec<Route> {
             staff::users::reset_password,
         ),
         post_(
+            "/staff/users/{id}/reset-second-factor",
+            Staff(P::ManageUsers),
+            staff::users::reset_second_factor,
+        ),
+        post_(
+            "/staff/users/{id}/unlock",
+            Staff(P::ManageUsers),
+            staff::users::unlock,
+        ),
+        post_(
             "/staff/users/{id}/sessions/{sid}/end",
             Staff(P::ManageUsers),
             staff::users::end_session,
@@ -160,6 +206,11 @@ pub fn table() -> Vec<Route> {
         // JSON API.
         get_("/api/openapi.json", Public, api::openapi),
         get_("/api/v1/me", Staff(P::UseStaffApp), api::me),
+        post_(
+            "/api/v1/me/language",
+            Staff(P::UseStaffApp),
+            api::set_my_language,
+        ),
         get_(
             "/api/v1/institutions",
             Staff(P::ViewInstitutions),

@@ -100,7 +100,8 @@ pub fn verify_token(token: &str, secret: &[u8]) -> bool {
 /// `Sec-Fetch-Site` and `Origin` headers (absent in non-browser clients, which the token check
 /// still covers).
 pub fn same_site_request(headers: &HeaderMap, trust_proxy: bool) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if let Some(site) = fetch_site
         && !(site == "same-origin" || site == "none")
     {
         return false;
@@ -109,7 +110,11 @@ pub fn same_site_request(headers: &HeaderMap, trust_proxy: bool) -> bool {
         return true;
     };
     if origin == "null" {
-        return false;
+        // Haven's own `Referrer-Policy: no-referrer` makes browsers send `Origin: null` with
+        // every form they post (Fetch standard, "append a request Origin header"); the browser's
+        // `Sec-Fetch-Site`, checked above, then says where the request comes from. Without it
+        // (or from a sandboxed frame, which says cross-site), "null" is refused.
+        return fetch_site.is_some();
     }
     let host = if trust_proxy {
         headers
@@ -161,8 +166,16 @@ mod tests {
             HeaderValue::from_static("https://evil.example"),
         );
         assert!(!same_site_request(&h, false));
+        // "null" alone proves nothing; with the browser's word that it is same-origin (what a
+        // no-referrer policy leads to), it is a form of this site.
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_site_request(&h, false));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(same_site_request(&h, false));
         h.remove(header::ORIGIN);
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!same_site_request(&h, false));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert!(!same_site_request(&h, false));
     }
 }

@@ -94,6 +94,7 @@ impl Ctx {
     /// An audit event by the person asking, with their address and the request id.
     pub fn event(&self, action: &str, outcome: Outcome) -> AuditEvent {
         let actor = match (&self.user, &self.pending) {
+            (Some(u), _) if u.token.is_some() => AuditActor::Token(u.user.id),
             (Some(u), _) => AuditActor::User(u.user.id),
             (None, Some(p)) => AuditActor::User(p.user.id),
             (None, None) => AuditActor::Anonymous,

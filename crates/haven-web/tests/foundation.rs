@@ -72,15 +72,20 @@ conformance!(async fn sign_in_and_out(backend) {
         .submit("/staff/login", "/staff/login", &[("email", &user.email), ("password", &user.password), ("next", "/staff/profile")])
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
-    assert_eq!(res.location(), "/staff/profile");
+    // The password leads to the second factor (here its enrolment), carrying the way back.
+    assert_eq!(res.location(), "/staff/enrol?next=%2Fstaff%2Fprofile");
     let cookie = res.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|v| v.starts_with("haven_session=")).unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"), "{cookie}");
+    assert_eq!(c.get("/staff/profile").await.status, StatusCode::SEE_OTHER, "not in before the second factor");
+    let done = c.complete_second_factor(&user, &res).await;
+    assert_eq!(done.next_target(), "/staff/profile");
     assert_eq!(c.get("/staff/profile").await.status, StatusCode::OK);
 
     // An open redirect is not possible through `next`.
     let c2 = app.client();
     let res = c2.submit("/staff/login", "/staff/login", &[("email", &user.email), ("password", &user.password), ("next", "https://evil.example/")]).await;
-    assert_eq!(res.location(), "/staff/");
+    assert_eq!(res.location(), "/staff/login/second-factor");
+    assert_eq!(c2.complete_second_factor(&user, &res).await.location(), "/staff/");
 
     let csrf = c.get("/staff/profile").await.csrf();
     let out = c.post_form("/staff/logout", &[("csrf", &csrf)]).await;
@@ -219,6 +224,11 @@ conformance!(async fn admins_invite_colleagues_who_choose_a_password(backend) {
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
     let res = marko.post_form(&path, &[("csrf", &form.csrf()), ("password", "Vetar-Nosi-Lisce-1987"), ("password_again", "Vetar-Nosi-Lisce-1987")]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
+    // The invitation sets the password; the second factor is set up before anything else.
+    assert_eq!(res.location(), "/staff/enrol");
+    assert_eq!(marko.get("/staff/").await.status, StatusCode::SEE_OTHER);
+    let marko_user = haven_testkit::TestUser::new("marko@example.org", "Vetar-Nosi-Lisce-1987");
+    marko.complete_second_factor(&marko_user, &res).await;
     assert_eq!(marko.get("/staff/").await.status, StatusCode::OK);
     // A counsellor may not manage staff.
     assert_eq!(marko.get("/staff/users").await.status, StatusCode::FORBIDDEN);

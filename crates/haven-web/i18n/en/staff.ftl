@@ -170,3 +170,93 @@ user-activity-title = Recent activity
 user-activity-all = All activity of this account in the audit log
 error-country-unknown = Choose a country from the list.
 error-birth-year-out-of-range = The year of birth must be between { $min } and { $max }.
+## Second factor and API tokens
+
+error-unauthorized-title = Not signed in
+error-unauthorized-body = This needs a valid API token or a signed-in session. The token may be unknown, expired or revoked.
+
+sign-in-paused-hint = After several failed attempts, signing in to an account is paused for a while; if so, wait and try again later.
+
+enrol-title = Set up the second factor
+enrol-intro = Every Haven account is protected by a second factor: a six-digit code from an app on your phone, which changes every 30 seconds. You set it up once.
+enrol-step-app = Install an authenticator app on your phone, if you have none (for example FreeOTP, Aegis or Google Authenticator).
+enrol-step-scan = In the app, add an account and scan this code.
+enrol-qr-label = QR code for your authenticator app
+enrol-step-manual = If you cannot scan it, type this key into the app instead:
+enrol-manual-settings = Time-based, 6 digits, every 30 seconds.
+enrol-step-code = Enter the six-digit code the app now shows
+enrol-submit = Confirm and continue
+
+second-factor-title = Second factor
+second-factor-intro = Open your authenticator app and enter the six-digit code it shows for Haven.
+second-factor-code = Code
+second-factor-recovery-hint = Without your phone, enter one of your recovery codes instead. Each works once.
+second-factor-submit = Continue
+second-factor-cancel = Cancel and sign out
+second-factor-code-wrong = This code is not right. Check the app and enter the code it shows now.
+second-factor-code-used = This code was already used. Wait for the next code and enter it.
+second-factor-locked = Too many wrong codes. Try again later.
+
+recovery-codes-title = Recovery codes
+recovery-codes-intro-enrolled = Your second factor is set up. If you lose your phone, you can sign in with one of these recovery codes; each works once.
+recovery-codes-intro-regenerated = These are your new recovery codes; the old ones no longer work. Each works once.
+recovery-codes-once = Write them down or print them now and keep them somewhere safe, away from your phone: they will not be shown again.
+recovery-codes-saved = I have saved them
+
+second-factor-section = Second factor
+second-factor-on-since = Set up on { $time }.
+second-factor-off = Not set up yet: you will set it up at your next sign-in.
+recovery-codes-left = { $count ->
+    [one] { $count } recovery code left.
+   *[other] { $count } recovery codes left.
+}
+recovery-codes-regenerate-code = Code from your authenticator app
+recovery-codes-regenerate-hint = New codes replace the old ones, and you are signed out everywhere else.
+recovery-codes-regenerate = Make new recovery codes
+
+tokens-section = API tokens
+tokens-hint = A token lets your own scripts use the Haven API as you, with only the permissions you give it. Keep it as secret as your password.
+tokens-list-title = Your API tokens
+token-name = Name
+token-days = Valid for (days, 1 to 365)
+token-scopes = Permissions
+token-read-only = Read only (the token may look, never change)
+token-read-only-short = read only
+token-create = Create token
+token-created = Created
+token-expires-at = Expires
+token-last-used = Last used
+token-never-used = Never
+token-revoke = Revoke
+token-status-active = Active
+token-status-expired = Expired
+token-status-revoked = Revoked
+token-name-invalid = Give the token a name of at most 80 characters, so you know what it is for.
+token-days-invalid = Enter a number of days from 1 to 365.
+token-scopes-required = Choose at least one permission.
+token-scope-not-yours = A token can only have permissions your account has.
+token-revoked = The token was revoked; it no longer works.
+token-created-title = API token created
+token-created-intro = Use it in the Authorization header of your script's requests: Authorization: Bearer followed by the token.
+token-label = Token
+token-expires = It works until { $time }, unless you revoke it.
+token-shown-once = Copy it now and keep it safe: it will not be shown again.
+
+permission-use_staff_app = Use Haven
+permission-manage_users = Manage staff accounts
+permission-view_audit = Read the audit log
+permission-view_institutions = Read the directory of institutions
+permission-manage_institutions = Change the directory of institutions
+
+status-locked = Locked
+home-locked-count = { $count ->
+    [one] { $count } account is locked after failed sign-ins.
+   *[other] { $count } accounts are locked after failed sign-ins.
+}
+user-locked-until = Locked after failed sign-ins until { $time }.
+user-unlock = Unlock
+user-was-unlocked = The account was unlocked.
+user-second-factor-off = Not set up: the person sets it up at their next sign-in.
+user-reset-second-factor-hint = For a person who lost their phone and recovery codes: their second factor is removed and they are signed out everywhere; they set it up again after their password at their next sign-in.
+user-reset-second-factor = Reset second factor
+user-second-factor-was-reset = The second factor was reset. The person sets it up again at their next sign-in.

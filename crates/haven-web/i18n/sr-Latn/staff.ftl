@@ -172,3 +172,95 @@ user-activity-title = Nedavne aktivnosti
 user-activity-all = Sve aktivnosti ovog naloga u dnevniku aktivnosti
 error-country-unknown = Izaberite državu sa spiska.
 error-birth-year-out-of-range = Godina rođenja mora biti između { $min } i { $max }.
+## Second factor and API tokens
+
+error-unauthorized-title = Niste prijavljeni
+error-unauthorized-body = Za ovo je potreban važeći API token ili prijava. Token je možda nepoznat, istekao ili opozvan.
+
+sign-in-paused-hint = Posle više neuspelih pokušaja prijava na nalog se neko vreme ne prihvata; u tom slučaju sačekajte i pokušajte kasnije.
+
+enrol-title = Podešavanje drugog faktora
+enrol-intro = Svaki nalog u Havenu štiti drugi faktor: šestocifreni kod iz aplikacije na vašem telefonu, koji se menja na svakih 30 sekundi. Podešava se jednom.
+enrol-step-app = Instalirajte aplikaciju za autentifikaciju na telefon, ako je nemate (na primer FreeOTP, Aegis ili Google Authenticator).
+enrol-step-scan = U aplikaciji dodajte nalog i skenirajte ovaj kod.
+enrol-qr-label = QR kod za aplikaciju za autentifikaciju
+enrol-step-manual = Ako ne možete da ga skenirate, unesite ovaj ključ u aplikaciju:
+enrol-manual-settings = Vremenski, 6 cifara, na svakih 30 sekundi.
+enrol-step-code = Unesite šestocifreni kod koji aplikacija sada prikazuje
+enrol-submit = Potvrdi i nastavi
+
+second-factor-title = Drugi faktor
+second-factor-intro = Otvorite aplikaciju za autentifikaciju i unesite šestocifreni kod koji prikazuje za Haven.
+second-factor-code = Kod
+second-factor-recovery-hint = Bez telefona unesite jedan od svojih kodova za oporavak. Svaki važi jednom.
+second-factor-submit = Nastavi
+second-factor-cancel = Odustani i odjavi se
+second-factor-code-wrong = Ovaj kod nije tačan. Proverite aplikaciju i unesite kod koji sada prikazuje.
+second-factor-code-used = Ovaj kod je već iskorišćen. Sačekajte sledeći kod i unesite njega.
+second-factor-locked = Previše pogrešnih kodova. Pokušajte kasnije.
+
+recovery-codes-title = Kodovi za oporavak
+recovery-codes-intro-enrolled = Drugi faktor je podešen. Ako izgubite telefon, možete se prijaviti jednim od ovih kodova za oporavak; svaki važi jednom.
+recovery-codes-intro-regenerated = Ovo su vaši novi kodovi za oporavak; stari više ne važe. Svaki važi jednom.
+recovery-codes-once = Zapišite ih ili odštampajte sada i čuvajte na sigurnom mestu, odvojeno od telefona: neće biti ponovo prikazani.
+recovery-codes-saved = Sačuvao/la sam ih
+
+second-factor-section = Drugi faktor
+second-factor-on-since = Podešen { $time }.
+second-factor-off = Još nije podešen: podesićete ga pri sledećoj prijavi.
+recovery-codes-left = { $count ->
+    [one] Preostao je { $count } kod za oporavak.
+    [few] Preostala su { $count } koda za oporavak.
+   *[other] Preostalo je { $count } kodova za oporavak.
+}
+recovery-codes-regenerate-code = Kod iz aplikacije za autentifikaciju
+recovery-codes-regenerate-hint = Novi kodovi zamenjuju stare, a vi ste odjavljeni sa svih drugih uređaja.
+recovery-codes-regenerate = Napravi nove kodove za oporavak
+
+tokens-section = API tokeni
+tokens-hint = Token omogućava vašim skriptama da koriste Haven API u vaše ime, samo sa dozvolama koje mu date. Čuvajte ga tajnim kao lozinku.
+tokens-list-title = Vaši API tokeni
+token-name = Naziv
+token-days = Važi (dana, od 1 do 365)
+token-scopes = Dozvole
+token-read-only = Samo čitanje (token može da gleda, nikad da menja)
+token-read-only-short = samo čitanje
+token-create = Napravi token
+token-created = Napravljen
+token-expires-at = Ističe
+token-last-used = Poslednja upotreba
+token-never-used = Nikad
+token-revoke = Opozovi
+token-status-active = Aktivan
+token-status-expired = Istekao
+token-status-revoked = Opozvan
+token-name-invalid = Dajte tokenu naziv od najviše 80 znakova, da znate čemu služi.
+token-days-invalid = Unesite broj dana od 1 do 365.
+token-scopes-required = Izaberite bar jednu dozvolu.
+token-scope-not-yours = Token može imati samo dozvole koje ima vaš nalog.
+token-revoked = Token je opozvan; više ne radi.
+token-created-title = API token je napravljen
+token-created-intro = Koristite ga u zaglavlju Authorization zahteva vaše skripte: Authorization: Bearer, pa token.
+token-label = Token
+token-expires = Važi do { $time }, osim ako ga opozovete.
+token-shown-once = Kopirajte ga sada i čuvajte na sigurnom: neće biti ponovo prikazan.
+
+permission-use_staff_app = Korišćenje Havena
+permission-manage_users = Upravljanje nalozima zaposlenih
+permission-view_audit = Čitanje revizorskog dnevnika
+permission-view_institutions = Čitanje imenika institucija
+permission-manage_institutions = Izmene imenika institucija
+
+status-locked = Zaključan
+home-locked-count = { $count ->
+    [one] { $count } nalog je zaključan posle neuspelih prijava.
+    [few] { $count } naloga su zaključana posle neuspelih prijava.
+   *[other] { $count } naloga je zaključano posle neuspelih prijava.
+}
+user-locked-until = Zaključan posle neuspelih prijava do { $time }.
+user-unlock = Otključaj
+user-was-unlocked = Nalog je otključan.
+user-second-factor-off = Nije podešen: osoba ga podešava pri sledećoj prijavi.
+user-reset-second-factor-hint = Za osobu koja je izgubila telefon i kodove za oporavak: drugi faktor se uklanja i osoba se odjavljuje svuda; ponovo ga podešava posle lozinke pri sledećoj prijavi.
+user-reset-second-factor = Poništi drugi faktor
+user-second-factor-was-reset = Drugi faktor je poništen. Osoba ga ponovo podešava pri sledećoj prijavi.

@@ -14,13 +14,15 @@ use haven_domain::{Role, ValidationErrors};
 use haven_store::links::{self, LinkPurpose, LinkState, OneTimeLink};
 use haven_store::sessions::{self, Session, SessionStage};
 use haven_store::users::{self, NewUser, User, UserStatus};
-use haven_store::{Tx, orgs};
+use haven_store::{Tx, orgs, second_factor};
 use serde::Deserialize;
 
+use super::second_factor::with_next;
 use super::see_other;
 use crate::auth::{clear_cookie_header, cookie_header, pre_cookie, safe_next, session_cookie};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::throttle;
 use crate::ui::{Ctx, FormErrors, Page, render};
 use haven_store::audit::{AuditActor, Outcome};
 use serde_json::json;
@@ -342,6 +344,8 @@ pub async fn link_submit(
                 return link_invalid(&ctx, LinkState::Revoked);
             }
             users::set_password(&mut tx, user.org_id, user.id, &hash, now).await?;
+            // An administrator's link is their word that this person may try again.
+            users::clear_failed_sign_ins(&mut tx, user.org_id, user.id, now).await?;
             sessions::end_all_for_user(
                 &mut tx,
                 user.org_id,
@@ -358,7 +362,8 @@ pub async fn link_submit(
             return link_invalid(&ctx, LinkState::Revoked);
         }
     };
-    let token = start_session(&state, &mut tx, &user, SessionStage::Complete, &ctx).await?;
+    // A link sets a password, nothing more: the second factor (or its enrolment) still follows.
+    let token = start_session(&state, &mut tx, &user, SessionStage::Password, &ctx).await?;
     let action = match link.purpose {
         LinkPurpose::Setup => "auth.setup_completed",
         LinkPurpose::Invite => "auth.invitation_accepted",
@@ -368,7 +373,19 @@ pub async fn link_submit(
     ev.actor = AuditActor::User(user.id);
     ctx.audit(&mut tx, user.org_id, ev).await?;
     tx.commit().await?;
-    Ok(with_session_cookie(&state, see_other("/staff/"), &token))
+    let target = second_factor_target(&state, &user, "/staff/").await?;
+    Ok(with_session_cookie(&state, see_other(&target), &token))
+}
+
+/// Where a person goes after the password: the second factor, or its enrolment if they have none.
+async fn second_factor_target(state: &AppState, user: &User, next: &str) -> AppResult<String> {
+    let factor = second_factor::get(&state.db, user.org_id, user.id).await?;
+    let path = if factor.enabled() {
+        "/staff/login/second-factor"
+    } else {
+        "/staff/enrol"
+    };
+    Ok(with_next(path, next))
 }
 
 #[derive(Template)]
@@ -423,9 +440,38 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-/// POST /staff/login.
+/// The sign-in page again, with the one message every refused sign-in gets (wrong address,
+/// wrong password, locked account, wrong second factor alike), and what was typed but the
+/// password.
+pub async fn sign_in_refused(ctx: &Ctx, form: Option<&LoginForm>) -> AppResult<Response> {
+    let tr = ctx.tr();
+    let mut errors = FormErrors::none();
+    errors.add(
+        "",
+        format!("{} {}", tr.t("sign-in-failed"), tr.t("sign-in-paused-hint")),
+    );
+    let mut res = render(&Login {
+        page: ctx.page("sign-in"),
+        notice: None,
+        ask_org: several_orgs(&ctx.state).await?,
+        org: form.map(|f| f.org.clone()).unwrap_or_default(),
+        email: form.map(|f| f.email.clone()).unwrap_or_default(),
+        next: safe_next(form.and_then(|f| f.next.as_deref())),
+        errors,
+    })?;
+    *res.status_mut() = StatusCode::UNAUTHORIZED;
+    Ok(res)
+}
+
+/// POST /staff/login: checks the password; right, starts a session at the `password` stage and
+/// sends the person to the second factor (or to its enrolment).
 pub async fn login_submit(ctx: Ctx, Form(form): Form<LoginForm>) -> AppResult<Response> {
     let state = ctx.state.clone();
+    // Before any password is checked: an address that failed too often lately is refused.
+    if throttle::address_blocked(&ctx).await? {
+        throttle::record_address_refusal(&ctx, state.default_org, "password").await?;
+        return Err(AppError::TooManyRequests);
+    }
     let ask_org = several_orgs(&state).await?;
     let org = if ask_org {
         orgs::by_slug(&state.db, &form.org).await?.map(|o| o.id)
@@ -436,16 +482,26 @@ pub async fn login_submit(ctx: Ctx, Form(form): Form<LoginForm>) -> AppResult<Re
         Some(org) => users::by_email(&state.db, org, &form.email).await?,
         None => None,
     };
-    // The same Argon2 work is done whether or not the account exists, so the time taken does not
-    // tell an attacker which addresses have accounts.
+    // The same Argon2 work is done whether or not the account exists (or is locked), so the time
+    // taken does not tell an attacker which addresses have accounts.
     let hash = creds
         .as_ref()
         .and_then(|c| c.password_hash.clone())
         .unwrap_or_else(|| state.dummy_password_hash.clone());
     let password_ok = verify_password(&state, form.password.clone(), hash).await?;
+    let now = state.now();
+    let locked = match &creds {
+        Some(c) => users::sign_in_throttle(&state.db, c.user.org_id, c.user.id)
+            .await?
+            .locked_at(now),
+        None => false,
+    };
     let user = match creds {
         Some(c)
-            if password_ok && c.password_hash.is_some() && c.user.status == UserStatus::Active =>
+            if password_ok
+                && !locked
+                && c.password_hash.is_some()
+                && c.user.status == UserStatus::Active =>
         {
             c.user
         }
@@ -453,6 +509,7 @@ pub async fn login_submit(ctx: Ctx, Form(form): Form<LoginForm>) -> AppResult<Re
             let (org_for_log, reason, who) = match (&org, &creds) {
                 (None, _) => (state.default_org, "unknown_organisation", None),
                 (Some(o), None) => (*o, "unknown_account", None),
+                (Some(o), Some(c)) if locked => (*o, "account_locked", Some(c.user.id)),
                 (Some(o), Some(c)) if !password_ok || c.password_hash.is_none() => {
                     (*o, "wrong_password", Some(c.user.id))
                 }
@@ -466,41 +523,31 @@ pub async fn login_submit(ctx: Ctx, Form(form): Form<LoginForm>) -> AppResult<Re
                     Some(c.user.id),
                 ),
             };
+            let mut tx = state.db.begin().await?;
             let mut ev = ctx
                 .event("auth.sign_in", Outcome::Failed)
-                .details(json!({ "reason": reason }));
+                .details(json!({ "stage": "password", "reason": reason }));
             if let Some(id) = who {
                 ev = ev.target("user", id.0);
+                if reason == "wrong_password" {
+                    throttle::count_failure(&ctx, &mut tx, org_for_log, id).await?;
+                }
             }
-            ctx.audit_now(org_for_log, ev).await?;
-            let mut errors = FormErrors::none();
-            errors.add("", ctx.tr().t("sign-in-failed"));
-            let mut res = render(&Login {
-                page: ctx.page("sign-in"),
-                notice: None,
-                ask_org,
-                org: form.org,
-                email: form.email,
-                next: safe_next(form.next.as_deref()),
-                errors,
-            })?;
-            *res.status_mut() = StatusCode::UNAUTHORIZED;
-            return Ok(res);
+            ctx.audit(&mut tx, org_for_log, ev).await?;
+            tx.commit().await?;
+            return sign_in_refused(&ctx, Some(&form)).await;
         }
     };
     let mut tx = state.db.begin().await?;
-    let token = start_session(&state, &mut tx, &user, SessionStage::Complete, &ctx).await?;
+    let token = start_session(&state, &mut tx, &user, SessionStage::Password, &ctx).await?;
     let mut ev = ctx
-        .event("auth.sign_in", Outcome::Ok)
+        .event("auth.password_accepted", Outcome::Ok)
         .target("user", user.id.0);
     ev.actor = AuditActor::User(user.id);
     ctx.audit(&mut tx, user.org_id, ev).await?;
     tx.commit().await?;
-    Ok(with_session_cookie(
-        &state,
-        see_other(&safe_next(form.next.as_deref())),
-        &token,
-    ))
+    let target = second_factor_target(&state, &user, &safe_next(form.next.as_deref())).await?;
+    Ok(with_session_cookie(&state, see_other(&target), &token))
 }
 
 /// POST /staff/logout: ends the session and asks the browser to forget everything of the site.
@@ -510,7 +557,7 @@ pub async fn logout(ctx: Ctx) -> AppResult<Response> {
     let session = ctx
         .user
         .as_ref()
-        .map(|u| &u.session)
+        .and_then(|u| u.session.as_ref())
         .or(ctx.pending.as_ref().map(|p| &p.session));
     if let Some(s) = session {
         let mut tx = state.db.begin().await?;

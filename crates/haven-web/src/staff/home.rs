@@ -18,6 +18,7 @@ struct Home<'a> {
     my_sessions: usize,
     staff_count: Option<i64>,
     invited_count: Option<usize>,
+    locked_count: usize,
     can_institutions: bool,
     can_users: bool,
 }
@@ -34,6 +35,11 @@ pub async fn home(ctx: Ctx) -> AppResult<Response> {
         .await?
         .len();
     let actor = me.actor();
+    let locked_count = if actor.can(Permission::ManageUsers) {
+        users::locked(&state.db, me.org(), now).await?.len()
+    } else {
+        0
+    };
     let (staff_count, invited_count) = if actor.can(Permission::ManageUsers) {
         let all = users::list(&state.db, me.org()).await?;
         let invited = all
@@ -61,6 +67,7 @@ pub async fn home(ctx: Ctx) -> AppResult<Response> {
         my_sessions,
         staff_count,
         invited_count,
+        locked_count,
         can_institutions: actor.can(Permission::ViewInstitutions),
         can_users: actor.can(Permission::ManageUsers),
     })

@@ -5,6 +5,8 @@ pub mod audit;
 pub mod home;
 pub mod institutions;
 pub mod profile;
+pub mod second_factor;
+pub mod tokens;
 pub mod users;
 
 use axum::response::{IntoResponse, Redirect, Response};

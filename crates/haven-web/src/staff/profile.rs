@@ -1,4 +1,4 @@
-//! A staff member's own settings: language, password, sessions.
+//! A staff member's own settings: language, password, second factor, API tokens, sessions.
 
 use askama::Template;
 use axum::Form;
@@ -8,12 +8,13 @@ use axum::response::Response;
 use chrono::TimeDelta;
 use haven_domain::validate::new_password;
 use haven_domain::{Language, ValidationErrors};
-use haven_store::{sessions, users};
+use haven_store::{second_factor, sessions, users};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::access::{hash_password, verify_password};
 use super::see_other;
+use super::tokens::{MAX_DAYS, ScopeChoice, TokenDraft, TokenRow, scope_choices, token_rows};
 use super::users::{SessionRow, session_rows};
 use crate::auth::safe_next;
 use crate::error::{AppError, AppResult};
@@ -30,12 +31,21 @@ struct ProfilePage<'a> {
     session_action_base: &'static str,
     errors: FormErrors,
     notice: Option<String>,
+    factor_since: Option<String>,
+    recovery_left: i64,
+    tokens: Vec<TokenRow>,
+    draft: TokenDraft,
+    scopes: Vec<ScopeChoice>,
+    max_days: i64,
 }
 
-async fn profile_page(
+/// The profile page, with `errors` next to the fields of whichever form needs fixing and what
+/// was typed into the token form.
+pub async fn profile_page(
     ctx: &Ctx,
     errors: FormErrors,
     notice: Option<String>,
+    draft: TokenDraft,
 ) -> AppResult<Response> {
     let me = ctx.user()?;
     let now = ctx.state.now();
@@ -43,6 +53,9 @@ async fn profile_page(
         now - TimeDelta::minutes(i64::from(ctx.state.settings.session.idle_timeout_minutes));
     let open =
         sessions::list_open(&ctx.state.db, me.org(), Some(me.user.id), now, idle_since).await?;
+    let factor = second_factor::get(&ctx.state.db, me.org(), me.user.id).await?;
+    let recovery_left =
+        second_factor::recovery_codes_left(&ctx.state.db, me.org(), me.user.id).await?;
     let failed = errors.any();
     let mut res = render(&ProfilePage {
         page: ctx.page("profile-title"),
@@ -51,6 +64,16 @@ async fn profile_page(
         session_action_base: "/staff/profile/sessions",
         errors,
         notice,
+        factor_since: factor
+            .enabled()
+            .then_some(factor.enabled_at)
+            .flatten()
+            .map(|t| ctx.time(t)),
+        recovery_left,
+        tokens: token_rows(ctx).await?,
+        scopes: scope_choices(ctx, &draft)?,
+        draft,
+        max_days: MAX_DAYS,
     })?;
     if failed {
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -71,9 +94,10 @@ pub async fn show(
 ) -> AppResult<Response> {
     let notice = q.saved.as_deref().map(|what| match what {
         "password" => ctx.tr().t("password-changed"),
+        "token_revoked" => ctx.tr().t("token-revoked"),
         _ => ctx.tr().t("saved"),
     });
-    profile_page(&ctx, FormErrors::none(), notice).await
+    profile_page(&ctx, FormErrors::none(), notice, TokenDraft::default()).await
 }
 
 /// The language switch.
@@ -123,7 +147,13 @@ pub async fn change_password(ctx: Ctx, Form(form): Form<PasswordForm>) -> AppRes
         errors.0.extend(e.0);
     }
     if !errors.is_empty() {
-        return profile_page(&ctx, FormErrors::from_validation(&ctx.tr(), &errors), None).await;
+        return profile_page(
+            &ctx,
+            FormErrors::from_validation(&ctx.tr(), &errors),
+            None,
+            TokenDraft::default(),
+        )
+        .await;
     }
     let hash = hash_password(&state, form.password).await?;
     let now = state.now();
@@ -133,7 +163,7 @@ pub async fn change_password(ctx: Ctx, Form(form): Form<PasswordForm>) -> AppRes
         &mut tx,
         me.org(),
         me.user.id,
-        Some(me.session.id),
+        me.session.as_ref().map(|s| s.id),
         "password_changed",
         now,
     )

@@ -10,6 +10,7 @@ use haven_domain::validate::{DisplayName, EmailAddress};
 use haven_domain::{Language, Role, UserId, ValidationErrors};
 use haven_store::StoreError;
 use haven_store::links::LinkPurpose;
+use haven_store::second_factor;
 use haven_store::sessions::{self, Session};
 use haven_store::users::{self, NewUser, User, UserStatus};
 use uuid::Uuid;
@@ -29,6 +30,7 @@ pub struct UserRow {
     roles: String,
     status: String,
     status_code: &'static str,
+    locked: bool,
 }
 
 #[derive(Template)]
@@ -51,10 +53,12 @@ fn role_names(ctx: &Ctx, roles: &[Role]) -> String {
 pub async fn list(ctx: Ctx) -> AppResult<Response> {
     let me = ctx.user()?;
     let tr = ctx.tr();
+    let locked = users::locked(&ctx.state.db, me.org(), ctx.state.now()).await?;
     let users = users::list(&ctx.state.db, me.org())
         .await?
         .into_iter()
         .map(|u| UserRow {
+            locked: locked.contains(&u.id),
             id: u.id.to_string(),
             display_name: u.display_name.clone(),
             email: u.email.clone(),
@@ -258,7 +262,11 @@ pub struct SessionRow {
 
 /// Sessions as rows for a page.
 pub fn session_rows(ctx: &Ctx, sessions: &[Session]) -> Vec<SessionRow> {
-    let current = ctx.user.as_ref().map(|u| u.session.id);
+    let current = ctx
+        .user
+        .as_ref()
+        .and_then(|u| u.session.as_ref())
+        .map(|s| s.id);
     sessions
         .iter()
         .map(|s| SessionRow {
@@ -290,6 +298,8 @@ struct UserPage<'a> {
     notice: Option<String>,
     rows: Vec<super::audit::AuditRow>,
     can_audit: bool,
+    factor_since: Option<String>,
+    locked_until: Option<String>,
 }
 
 /// How many of an account's latest audit entries its page shows.
@@ -326,7 +336,18 @@ async fn user_page(
     .await?;
     let names = super::audit::staff_names(ctx).await?;
     let status = errors.any();
+    let factor = second_factor::get(&ctx.state.db, me.org(), user.id).await?;
+    let throttle = users::sign_in_throttle(&ctx.state.db, me.org(), user.id).await?;
     let mut res = render(&UserPage {
+        factor_since: factor
+            .enabled()
+            .then_some(factor.enabled_at)
+            .flatten()
+            .map(|t| ctx.time(t)),
+        locked_until: throttle
+            .locked_until
+            .filter(|_| throttle.locked_at(now))
+            .map(|t| ctx.time(t)),
         page: ctx.page("user-title"),
         user_id: user.id.to_string(),
         display_name: user.display_name.clone(),
@@ -349,10 +370,70 @@ async fn user_page(
     Ok(res)
 }
 
+/// The query of a staff account's page.
+#[derive(Debug, serde::Deserialize)]
+pub struct UserQuery {
+    done: Option<String>,
+}
+
 /// GET /staff/users/{id}.
-pub async fn show(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn show(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<UserQuery>,
+) -> AppResult<Response> {
     let user = load_user(&ctx, &id).await?;
-    user_page(&ctx, &user, FormErrors::none(), None).await
+    let notice = match q.done.as_deref() {
+        Some("second_factor_reset") => Some(ctx.tr().t("user-second-factor-was-reset")),
+        Some("unlocked") => Some(ctx.tr().t("user-was-unlocked")),
+        _ => None,
+    };
+    user_page(&ctx, &user, FormErrors::none(), notice).await
+}
+
+/// POST /staff/users/{id}/reset-second-factor: removes the person's second factor and recovery
+/// codes and ends all their sessions; at their next sign-in, after the password, they enrol again.
+pub async fn reset_second_factor(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    let user = load_user(&ctx, &id).await?;
+    let me = ctx.user()?;
+    let now = ctx.state.now();
+    let mut tx = ctx.state.db.begin().await?;
+    let ended = super::second_factor::reset(&mut tx, me.org(), user.id, now).await?;
+    ctx.audit(
+        &mut tx,
+        me.org(),
+        ctx.event("auth.second_factor_reset", Outcome::Ok)
+            .target("user", user.id.0)
+            .details(json!({ "sessions_ended": ended })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other(&format!(
+        "/staff/users/{}?done=second_factor_reset",
+        user.id
+    )))
+}
+
+/// POST /staff/users/{id}/unlock: lifts a lock caused by failed sign-ins.
+pub async fn unlock(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    let user = load_user(&ctx, &id).await?;
+    let me = ctx.user()?;
+    let mut tx = ctx.state.db.begin().await?;
+    let was_locked =
+        users::clear_failed_sign_ins(&mut tx, me.org(), user.id, ctx.state.now()).await?;
+    ctx.audit(
+        &mut tx,
+        me.org(),
+        ctx.event("auth.account_unlocked", Outcome::Ok)
+            .target("user", user.id.0)
+            .details(json!({ "was_locked": was_locked })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other(&format!(
+        "/staff/users/{}?done=unlocked",
+        user.id
+    )))
 }
 
 /// POST /staff/users/{id}/roles.

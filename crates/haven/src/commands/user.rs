@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use haven_domain::validate::{DisplayName, EmailAddress};
 use haven_domain::{Language, Role};
+use haven_store::audit::{self, AuditActor, AuditEvent, Outcome};
 use haven_store::links::LinkPurpose;
 use haven_store::users::{self, NewUser, UserStatus};
 use haven_store::{StoreError, sessions};
@@ -33,6 +34,13 @@ pub enum UserCommand {
     List,
     /// Disable an account: it can no longer sign in and its sessions end.
     Disable {
+        /// The account's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Remove an account's second factor and recovery codes (for someone who lost both) and end
+    /// its sessions; at the next sign-in, after the password, the person sets it up again.
+    ResetSecondFactor {
         /// The account's e-mail address.
         #[arg(long)]
         email: String,
@@ -142,6 +150,30 @@ pub async fn run(settings: Settings, cmd: UserCommand) -> Result<ExitCode, Strin
                     .map_err(|e| e.to_string())?;
             tx.commit().await.map_err(|e| e.to_string())?;
             println!("Disabled {}; {} session(s) ended.", c.user.email, ended);
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::ResetSecondFactor { email } => {
+            let creds = users::by_email(&state.db, org, &email)
+                .await
+                .map_err(|e| e.to_string())?;
+            let Some(c) = creds else {
+                return Err(format!("no account with the e-mail address {email}"));
+            };
+            let mut tx = state.db.begin().await.map_err(|e| e.to_string())?;
+            let ended = haven_web::staff::second_factor::reset(&mut tx, org, c.user.id, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            let ev = AuditEvent::new(AuditActor::System, "auth.second_factor_reset", Outcome::Ok)
+                .target("user", c.user.id.0)
+                .details(serde_json::json!({ "sessions_ended": ended, "by": "command_line" }));
+            audit::append(&mut tx, org, state.ids().uuid(), now, &ev)
+                .await
+                .map_err(|e| e.to_string())?;
+            tx.commit().await.map_err(|e| e.to_string())?;
+            println!(
+                "Reset the second factor of {}; {} session(s) ended. They set it up again at their next sign-in, after their password.",
+                c.user.email, ended
+            );
             Ok(ExitCode::SUCCESS)
         }
     };
