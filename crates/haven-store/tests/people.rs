@@ -128,7 +128,12 @@ conformance!(async fn a_person_round_trips_sealed(backend) {
     add(&t.db, &ring, org, &bare).await;
     let got = people::get(&t.db, &ring, org, bare.id).await.unwrap().unwrap();
     assert!(got.aliases.is_empty() && got.phones.is_empty() && got.birth_date.is_none() && got.address.is_empty());
-    let reports = encrypted::check(&t.db, org, &ring, CheckDepth::Decrypt).await.unwrap();
+    let reports: Vec<_> = encrypted::check(&t.db, org, &ring, CheckDepth::Decrypt)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.table == "people")
+        .collect();
     assert_eq!(reports.len(), people::ENCRYPTED.columns.len());
     for r in &reports {
         assert_eq!((r.fields, r.failed), (2, 0), "{}.{}", r.table, r.column);
