@@ -139,3 +139,136 @@ mod tests {
         assert!(a.can_in(Permission::ManageUsers, OrgId(Uuid::nil())));
     }
 }
+
+/// What the policy knows about a case when deciding who may open it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFacts {
+    /// The case's organisation.
+    pub org_id: OrgId,
+    /// Whether the case is restricted to its advisors and supervisors.
+    pub restricted: bool,
+    /// The case's advisors (the lead among them).
+    pub advisors: Vec<UserId>,
+}
+
+/// The answer to "may this person open this case".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseAccess {
+    /// Yes.
+    Allow,
+    /// Yes, through a break-the-glass grant still running (every view is audited as such).
+    AllowedByBreakGlass,
+    /// Not now: the case is restricted; the person may break the glass, giving a reason.
+    BreakGlassRequired,
+    /// No (another organisation, or a role that never sees cases).
+    Deny,
+}
+
+/// Roles that work with cases.
+fn works_with_cases(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Admin | Role::Supervisor | Role::Counsellor | Role::CaseWorker | Role::Lawyer
+    )
+}
+
+/// Who may open a case: the organisation's staff who work with cases; a restricted case only its
+/// advisors and supervisors, and others only by breaking the glass (`grant_running` says whether
+/// this person holds a break-the-glass grant for this case that has not expired).
+pub fn case_access(actor: &Actor, case: &CaseFacts, grant_running: bool) -> CaseAccess {
+    if !actor.same_org(case.org_id) || !actor.roles.iter().any(|r| works_with_cases(*r)) {
+        return CaseAccess::Deny;
+    }
+    if !case.restricted
+        || actor.roles.contains(&Role::Supervisor)
+        || case.advisors.contains(&actor.user_id)
+    {
+        return CaseAccess::Allow;
+    }
+    if grant_running {
+        CaseAccess::AllowedByBreakGlass
+    } else {
+        CaseAccess::BreakGlassRequired
+    }
+}
+
+#[cfg(test)]
+mod case_tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn actor(n: u128, roles: &[Role]) -> Actor {
+        Actor {
+            org_id: OrgId(Uuid::nil()),
+            user_id: UserId(Uuid::from_u128(n)),
+            roles: roles.to_vec(),
+        }
+    }
+
+    fn case(restricted: bool, advisors: &[u128]) -> CaseFacts {
+        CaseFacts {
+            org_id: OrgId(Uuid::nil()),
+            restricted,
+            advisors: advisors
+                .iter()
+                .map(|a| UserId(Uuid::from_u128(*a)))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn open_cases_are_for_everyone_who_works_with_cases() {
+        for role in Role::ALL {
+            let expected = if works_with_cases(role) {
+                CaseAccess::Allow
+            } else {
+                CaseAccess::Deny
+            };
+            assert_eq!(
+                case_access(&actor(1, &[role]), &case(false, &[]), false),
+                expected,
+                "{role}"
+            );
+        }
+    }
+
+    #[test]
+    fn restricted_cases_are_for_advisors_and_supervisors() {
+        let c = case(true, &[7]);
+        assert_eq!(
+            case_access(&actor(7, &[Role::Counsellor]), &c, false),
+            CaseAccess::Allow
+        );
+        assert_eq!(
+            case_access(&actor(8, &[Role::Supervisor]), &c, false),
+            CaseAccess::Allow
+        );
+        assert_eq!(
+            case_access(&actor(9, &[Role::Counsellor]), &c, false),
+            CaseAccess::BreakGlassRequired
+        );
+        assert_eq!(
+            case_access(&actor(9, &[Role::Admin]), &c, false),
+            CaseAccess::BreakGlassRequired
+        );
+        assert_eq!(
+            case_access(&actor(9, &[Role::Counsellor]), &c, true),
+            CaseAccess::AllowedByBreakGlass
+        );
+        // Breaking the glass is not a way in for roles that never see cases.
+        assert_eq!(
+            case_access(&actor(9, &[Role::Analyst]), &c, true),
+            CaseAccess::Deny
+        );
+    }
+
+    #[test]
+    fn another_organisations_case_is_never_opened() {
+        let mut c = case(false, &[1]);
+        c.org_id = OrgId(Uuid::from_u128(99));
+        assert_eq!(
+            case_access(&actor(1, &[Role::Supervisor, Role::Admin]), &c, true),
+            CaseAccess::Deny
+        );
+    }
+}

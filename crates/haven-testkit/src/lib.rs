@@ -396,6 +396,54 @@ impl TestApp {
     /// Adds an active account with these roles directly in the store (fast) and returns its
     /// credentials; sign in with [`Client::sign_in`].
     pub async fn add_user(&self, roles: &[Role]) -> TestUser {
+        self.add_user_in(self.state.default_org, roles).await
+    }
+
+    /// Adds an organisation (with its keys and audit chain) to the platform.
+    pub async fn add_org(&self, slug: &str) -> haven_domain::OrgId {
+        let org = haven_store::orgs::Org {
+            id: self.state.ids().id(),
+            slug: slug.to_owned(),
+            name: format!("Org {slug}"),
+            time_zone: "Europe/Belgrade".into(),
+            default_language: haven_domain::Language::En,
+            phone_region: "RS".into(),
+            created_at: self.clock.now(),
+        };
+        let mut tx = self.state.db.begin().await.unwrap();
+        haven_store::orgs::insert(&mut tx, &org).await.unwrap();
+        haven_store::keys::create_for_org(
+            &mut tx,
+            &self.state.keys.master(),
+            org.id,
+            self.clock.now(),
+            self.state.rng.as_ref(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        org.id
+    }
+
+    /// A signed-in client of another organisation on the same platform (created on first use,
+    /// slug `elsewhere`), for tests that one organisation never reaches another's records.
+    pub async fn signed_in_elsewhere(&self, roles: &[Role]) -> (Client, TestUser) {
+        let org = match haven_store::orgs::by_slug(&self.state.db, "elsewhere")
+            .await
+            .unwrap()
+        {
+            Some(o) => o.id,
+            None => self.add_org("elsewhere").await,
+        };
+        let mut user = self.add_user_in(org, roles).await;
+        user.org = Some("elsewhere".into());
+        let client = self.client();
+        client.sign_in(&user).await;
+        (client, user)
+    }
+
+    /// Adds an active account with these roles to an organisation.
+    pub async fn add_user_in(&self, org: haven_domain::OrgId, roles: &[Role]) -> TestUser {
         let n = self.state.ids().uuid().simple().to_string();
         let user = TestUser::new(
             &format!("staff-{}@example.org", &n[20..]),
@@ -416,7 +464,7 @@ impl TestApp {
         users::insert(
             &mut tx,
             &NewUser {
-                org_id: self.state.default_org,
+                org_id: org,
                 id,
                 email: EmailAddress::parse("email", &user.email)
                     .unwrap_or_else(|e| panic!("{e:?}")),
@@ -482,6 +530,8 @@ pub struct TestUser {
     pub password: String,
     /// Its authenticator app (shared between clones, so a clone signs in like the original).
     pub factor: Arc<Mutex<Authenticator>>,
+    /// The organisation to name at sign-in, when the platform hosts several.
+    pub org: Option<String>,
 }
 
 /// What a person's phone and drawer hold: the TOTP secret, the last step used, recovery codes.
@@ -502,6 +552,7 @@ impl TestUser {
             email: email.to_owned(),
             password: password.to_owned(),
             factor: Arc::new(Mutex::new(Authenticator::default())),
+            org: None,
         }
     }
 
@@ -800,13 +851,14 @@ impl Client {
     /// Signs in with a password and the second factor (enrolling it at the first sign-in) and
     /// expects to land in the staff application.
     pub async fn sign_in(&self, user: &TestUser) {
-        let res = self
-            .submit(
-                "/staff/login",
-                "/staff/login",
-                &[("email", &user.email), ("password", &user.password)],
-            )
-            .await;
+        let mut fields = vec![
+            ("email", user.email.as_str()),
+            ("password", user.password.as_str()),
+        ];
+        if let Some(org) = &user.org {
+            fields.push(("org", org.as_str()));
+        }
+        let res = self.submit("/staff/login", "/staff/login", &fields).await;
         assert_eq!(
             res.status,
             StatusCode::SEE_OTHER,

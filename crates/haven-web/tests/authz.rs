@@ -1,0 +1,272 @@
+//! The authorisation table: every route of the application, checked for every role, for an
+//! anonymous visitor and for a member of another organisation.
+//!
+//! The expectations are written out here, by hand, independently of the policy module: a new
+//! route fails `every_route_has_an_expectation` until someone decides who may use it, and a
+//! change of the policy fails `every_route_for_everyone` until this table is changed with it.
+
+// Stories written as async functions are tests too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+
+use haven_domain::Role;
+use haven_testkit::reqwest::StatusCode;
+use haven_testkit::{Client, TestApp, conformance};
+use haven_web::auth::Access;
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    /// Anyone, without signing in.
+    Public,
+    /// The sign-in pages and one-time links: anyone.
+    SignIn,
+    /// Only someone half-way through signing in.
+    SecondFactor,
+    /// Signed-in staff holding one of these roles.
+    Roles(&'static [Role]),
+}
+
+const ALL: &[Role] = &Role::ALL;
+const ADMIN: &[Role] = &[Role::Admin];
+const AUDIT: &[Role] = &[Role::Admin, Role::Supervisor];
+const DIRECTORY: &[Role] = &[
+    Role::Admin,
+    Role::Supervisor,
+    Role::Counsellor,
+    Role::CaseWorker,
+    Role::Lawyer,
+];
+
+const EXPECTED: &[(&str, &str, Who)] = &[
+    ("GET", "/", Who::Public),
+    ("GET", "/healthz", Who::Public),
+    ("GET", "/readyz", Who::Public),
+    ("GET", "/metrics", Who::Public),
+    ("GET", "/static/{file}", Who::Public),
+    ("GET", "/api/openapi.json", Who::Public),
+    ("GET", "/staff/link/{token}", Who::SignIn),
+    ("POST", "/staff/link/{token}", Who::SignIn),
+    ("GET", "/staff/login", Who::SignIn),
+    ("POST", "/staff/login", Who::SignIn),
+    ("POST", "/staff/logout", Who::SignIn),
+    ("GET", "/staff/enrol", Who::SecondFactor),
+    ("POST", "/staff/enrol", Who::SecondFactor),
+    ("GET", "/staff/login/second-factor", Who::SecondFactor),
+    ("POST", "/staff/login/second-factor", Who::SecondFactor),
+    ("GET", "/staff/", Who::Roles(ALL)),
+    ("GET", "/staff/profile", Who::Roles(ALL)),
+    ("POST", "/staff/profile/language", Who::Roles(ALL)),
+    ("POST", "/staff/profile/password", Who::Roles(ALL)),
+    ("POST", "/staff/profile/recovery-codes", Who::Roles(ALL)),
+    ("POST", "/staff/profile/tokens", Who::Roles(ALL)),
+    ("POST", "/staff/profile/tokens/{id}/revoke", Who::Roles(ALL)),
+    ("POST", "/staff/profile/sessions/{sid}/end", Who::Roles(ALL)),
+    ("GET", "/staff/users", Who::Roles(ADMIN)),
+    ("GET", "/staff/users/new", Who::Roles(ADMIN)),
+    ("POST", "/staff/users/new", Who::Roles(ADMIN)),
+    ("GET", "/staff/users/{id}", Who::Roles(ADMIN)),
+    ("POST", "/staff/users/{id}/roles", Who::Roles(ADMIN)),
+    ("POST", "/staff/users/{id}/disable", Who::Roles(ADMIN)),
+    ("POST", "/staff/users/{id}/enable", Who::Roles(ADMIN)),
+    (
+        "POST",
+        "/staff/users/{id}/reset-password",
+        Who::Roles(ADMIN),
+    ),
+    (
+        "POST",
+        "/staff/users/{id}/reset-second-factor",
+        Who::Roles(ADMIN),
+    ),
+    ("POST", "/staff/users/{id}/unlock", Who::Roles(ADMIN)),
+    (
+        "POST",
+        "/staff/users/{id}/sessions/{sid}/end",
+        Who::Roles(ADMIN),
+    ),
+    ("GET", "/staff/audit", Who::Roles(AUDIT)),
+    ("POST", "/staff/audit/verify", Who::Roles(AUDIT)),
+    ("GET", "/staff/institutions", Who::Roles(DIRECTORY)),
+    ("GET", "/api/v1/me", Who::Roles(ALL)),
+    ("POST", "/api/v1/me/language", Who::Roles(ALL)),
+    ("GET", "/api/v1/institutions", Who::Roles(DIRECTORY)),
+];
+
+fn expected(method: &str, path: &str) -> Who {
+    EXPECTED
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == path)
+        .map(|(_, _, w)| *w)
+        .unwrap_or_else(|| {
+            panic!("no expectation for {method} {path}: add it to EXPECTED in tests/authz.rs")
+        })
+}
+
+#[test]
+fn every_route_has_an_expectation() {
+    let routes: BTreeSet<(String, String)> = haven_web::routes::specs()
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_owned()))
+        .collect();
+    let table: BTreeSet<(String, String)> = EXPECTED
+        .iter()
+        .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    let unlisted: Vec<_> = routes.difference(&table).collect();
+    let stale: Vec<_> = table.difference(&routes).collect();
+    assert!(
+        unlisted.is_empty(),
+        "routes without an expectation in tests/authz.rs: {unlisted:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "expectations for routes that no longer exist: {stale:?}"
+    );
+    // The route table's declared access agrees with the expectation.
+    for spec in haven_web::routes::specs() {
+        let want = expected(spec.method.as_str(), spec.path);
+        match (spec.access, want) {
+            (Access::Public, Who::Public)
+            | (Access::SignIn, Who::SignIn)
+            | (Access::SecondFactor, Who::SecondFactor) => {}
+            (Access::Staff(p), Who::Roles(roles)) => {
+                for role in Role::ALL {
+                    assert_eq!(
+                        haven_domain::policy::grants(role, p),
+                        roles.contains(&role),
+                        "{} {}: the policy and this table disagree about {role}",
+                        spec.method,
+                        spec.path
+                    );
+                }
+            }
+            (got, want) => panic!(
+                "{} {}: declared {got:?}, expected {want:?}",
+                spec.method, spec.path
+            ),
+        }
+    }
+}
+
+/// A concrete URL for a route, with its parameters filled with records of the home organisation.
+fn url(path: &str, user_id: &str) -> String {
+    path.replace("{file}", "haven.css")
+        .replace("{token}", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .replace("{id}", user_id)
+        .replace("{sid}", "018f0000-0000-7000-8000-000000000000")
+}
+
+async fn request(c: &Client, csrf: &str, method: &str, url: &str) -> haven_testkit::Page {
+    if method == "GET" {
+        c.get(url).await
+    } else {
+        c.post_form_with(url, &[("csrf", csrf)], &[("x-csrf-token", csrf)])
+            .await
+    }
+}
+
+fn is_sign_in_redirect(p: &haven_testkit::Page) -> bool {
+    p.status == StatusCode::SEE_OTHER && p.location().starts_with("/staff/login")
+}
+
+conformance!(async fn every_route_for_everyone(backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_admin, _) = app.admin().await;
+    // The record the routes with an {id} point at: an account of the home organisation.
+    let target = app.add_user(&[Role::Counsellor]).await;
+    let target_id = haven_store::users::by_email(&app.state.db, app.state.default_org, &target.email)
+        .await
+        .unwrap()
+        .unwrap()
+        .user
+        .id
+        .to_string();
+
+    let mut actors: Vec<(String, Client, Option<Role>)> = Vec::new();
+    for role in Role::ALL {
+        let (c, _) = app.signed_in(&[role]).await;
+        actors.push((role.code().to_owned(), c, Some(role)));
+    }
+    let anonymous = app.client();
+    let (foreign, _) = app.signed_in_elsewhere(&[Role::Admin, Role::Supervisor]).await;
+
+    let mut checked = 0;
+    for spec in haven_web::routes::specs() {
+        let method = spec.method.as_str();
+        if spec.path == "/staff/logout" {
+            continue; // it ends the session that the rest of the table needs; tested below
+        }
+        let who = expected(method, spec.path);
+        let u = url(spec.path, &target_id);
+        let is_api = spec.path.starts_with("/api/v1");
+
+        // Anonymous visitors.
+        let csrf = anonymous.get("/staff/login").await.csrf();
+        let res = request(&anonymous, &csrf, method, &u).await;
+        match who {
+            // The guard lets everyone through; what the handler answers (a failed sign-in is 401)
+            // is its own business.
+            Who::Public | Who::SignIn => assert_ne!(res.status, StatusCode::FORBIDDEN, "anonymous {method} {u}"),
+            Who::SecondFactor => assert!(is_sign_in_redirect(&res), "anonymous {method} {u}: {}", res.status),
+            Who::Roles(_) if is_api => assert_eq!(res.status, StatusCode::UNAUTHORIZED, "anonymous {method} {u}"),
+            Who::Roles(_) => assert!(is_sign_in_redirect(&res), "anonymous {method} {u}: {} {:?}", res.status, res.header("location")),
+        }
+        checked += 1;
+
+        // Every role of the home organisation.
+        for (name, c, role) in &actors {
+            let csrf = c.get("/staff/profile").await.csrf();
+            let res = request(c, &csrf, method, &u).await;
+            match who {
+                Who::Roles(allowed) if allowed.contains(&role.unwrap()) => assert!(
+                    ![StatusCode::FORBIDDEN, StatusCode::UNAUTHORIZED].contains(&res.status) && !is_sign_in_redirect(&res),
+                    "{name} may {method} {u} but got {}",
+                    res.status
+                ),
+                Who::Roles(_) => assert_eq!(res.status, StatusCode::FORBIDDEN, "{name} must not {method} {u}"),
+                Who::SecondFactor => assert!(
+                    res.status == StatusCode::SEE_OTHER && res.location() == "/staff/",
+                    "{name} {method} {u}: {}",
+                    res.status
+                ),
+                Who::Public | Who::SignIn => assert_ne!(res.status, StatusCode::FORBIDDEN, "{name} {method} {u}"),
+            }
+            checked += 1;
+        }
+
+        // An administrator and supervisor of another organisation: may use the route in their
+        // own organisation, but a record of this one is not found, never shown or changed.
+        if spec.path.contains("{id}") {
+            let csrf = foreign.get("/staff/profile").await.csrf();
+            let res = request(&foreign, &csrf, method, &u).await;
+            assert_eq!(res.status, StatusCode::NOT_FOUND, "another organisation {method} {u}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 300, "checked {checked} combinations");
+
+    // Sign-out is for anyone; for an anonymous visitor it simply leads to the sign-in page.
+    let csrf = anonymous.get("/staff/login").await.csrf();
+    let res = anonymous.post_form("/staff/logout", &[("csrf", &csrf)]).await;
+    assert!(is_sign_in_redirect(&res));
+
+    // Every refusal of a signed-in person is in the audit log.
+    let denied = haven_store::audit::list(
+        &app.state.db,
+        app.state.default_org,
+        &haven_store::audit::AuditFilter { action_prefix: Some("access.denied".into()), ..Default::default() },
+        10_000,
+    )
+    .await
+    .unwrap();
+    let expected_refusals: usize = EXPECTED
+        .iter()
+        .filter_map(|(_, _, w)| match w {
+            Who::Roles(allowed) => Some(Role::ALL.iter().filter(|r| !allowed.contains(r)).count()),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(denied.len(), expected_refusals);
+});
