@@ -135,6 +135,13 @@ impl fmt::Display for CountryCode {
     }
 }
 
+impl<'de> Deserialize<'de> for CountryCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        CountryCode::parse("country", &s).map_err(|_| serde::de::Error::custom("unknown country"))
+    }
+}
+
 impl FromStr for CountryCode {
     type Err = FieldError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
