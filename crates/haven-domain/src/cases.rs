@@ -44,6 +44,18 @@ crate::define_id!(
     GrantId
 );
 
+/// A list of stable codes with translated labels.
+pub trait Taxonomy: Copy + PartialEq + 'static {
+    /// Every value, in the order forms list them.
+    fn values() -> &'static [Self];
+    /// The stable code.
+    fn as_code(self) -> &'static str;
+    /// The message id of the label.
+    fn label(self) -> String;
+    /// The value with this code.
+    fn parse_code(code: &str) -> Option<Self>;
+}
+
 /// Defines a taxonomy: an enum of stable codes with `ALL`, `code`, `from_code`, the label's
 /// message id, and serde as the code.
 macro_rules! taxonomy {
@@ -80,6 +92,21 @@ macro_rules! taxonomy {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.code())
+            }
+        }
+
+        impl Taxonomy for $name {
+            fn values() -> &'static [Self] {
+                Self::ALL
+            }
+            fn as_code(self) -> &'static str {
+                self.code()
+            }
+            fn label(self) -> String {
+                self.label_id()
+            }
+            fn parse_code(code: &str) -> Option<Self> {
+                Self::from_code(code)
             }
         }
 
@@ -1060,6 +1087,21 @@ impl<'a, F: FormFields + ?Sized> Parser<'a, F> {
         }
     }
 
+    /// An optional date (`YYYY-MM-DD`) that may lie in the future (a planned service).
+    pub fn any_date(&mut self, name: &str) -> Option<NaiveDate> {
+        let v = self.form.one(name);
+        if v.is_empty() {
+            return None;
+        }
+        match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+            Ok(d) if (1900..=2200).contains(&d.year()) => Some(d),
+            _ => {
+                self.errors.add(name, "date-invalid");
+                None
+            }
+        }
+    }
+
     /// An optional date and time typed in the organisation's time zone (`YYYY-MM-DDTHH:MM`,
     /// as a `datetime-local` field sends it, or with a space), not in the future.
     pub fn past_time(&mut self, name: &str) -> Option<DateTime<Utc>> {
@@ -1498,6 +1540,56 @@ pub fn escalations(
     out
 }
 
+/// A consent record as the sharing check reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsentFact {
+    /// For what.
+    pub purpose: ConsentPurpose,
+    /// For sharing: with whom (an institution's id).
+    pub institution: Option<uuid::Uuid>,
+    /// Given or withdrawn.
+    pub given: bool,
+    /// When recorded (the latest record of a purpose counts).
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Whether the latest record for `purpose` (and, for sharing, `institution`) says given.
+pub fn consent_holds(
+    records: &[ConsentFact],
+    purpose: ConsentPurpose,
+    institution: Option<uuid::Uuid>,
+) -> bool {
+    records
+        .iter()
+        .filter(|r| {
+            r.purpose == purpose
+                && (purpose != ConsentPurpose::Sharing || r.institution == institution)
+        })
+        .max_by_key(|r| r.recorded_at)
+        .is_some_and(|r| r.given)
+}
+
+/// What is missing before a case may be shared with `institution`: for each person, the
+/// purposes whose consent is not given (data processing, and sharing with that institution).
+pub fn missing_for_sharing(
+    people: &[(crate::people::PersonId, Vec<ConsentFact>)],
+    institution: uuid::Uuid,
+) -> Vec<(crate::people::PersonId, Vec<ConsentPurpose>)> {
+    people
+        .iter()
+        .filter_map(|(p, records)| {
+            let mut missing = Vec::new();
+            if !consent_holds(records, ConsentPurpose::DataProcessing, None) {
+                missing.push(ConsentPurpose::DataProcessing);
+            }
+            if !consent_holds(records, ConsentPurpose::Sharing, Some(institution)) {
+                missing.push(ConsentPurpose::Sharing);
+            }
+            (!missing.is_empty()).then_some((*p, missing))
+        })
+        .collect()
+}
+
 /// The initials of a name (`Marija Petrović` → `M. P.`), for lists that must not show names.
 pub fn initials(name: &str) -> String {
     name.split(|c: char| c.is_whitespace() || c == '-')
@@ -1776,6 +1868,31 @@ mod tests {
             ..facts
         };
         assert!(escalations(&found, &rules, opened + TimeDelta::hours(30)).is_empty());
+    }
+
+    #[test]
+    fn sharing_needs_both_consents_latest_wins() {
+        let p = crate::people::PersonId(uuid::Uuid::from_u128(1));
+        let inst = uuid::Uuid::from_u128(9);
+        let t = ctx().now;
+        let rec = |purpose, institution, given, mins| ConsentFact {
+            purpose,
+            institution,
+            given,
+            recorded_at: t + TimeDelta::minutes(mins),
+        };
+        let records = vec![
+            rec(ConsentPurpose::DataProcessing, None, true, 0),
+            rec(ConsentPurpose::Sharing, Some(inst), true, 1),
+            rec(ConsentPurpose::Sharing, Some(inst), false, 2),
+        ];
+        assert_eq!(
+            missing_for_sharing(&[(p, records.clone())], inst),
+            vec![(p, vec![ConsentPurpose::Sharing])]
+        );
+        let mut again = records;
+        again.push(rec(ConsentPurpose::Sharing, Some(inst), true, 3));
+        assert!(missing_for_sharing(&[(p, again)], inst).is_empty());
     }
 
     #[test]

@@ -472,15 +472,14 @@ async fn advisors_of(db: &Db, org: OrgId, ids: &[Uuid]) -> Result<Vec<(Uuid, Uui
         return Ok(Vec::new());
     }
     // One query for a whole page: the ids travel as one JSON array, which both dialects read.
-    let all: Vec<(Uuid, Uuid)> =
-        on_db!(db, |c| {
-            sqlx::query_as(
+    let all: Vec<(Uuid, Uuid)> = on_db!(db, |c| {
+        sqlx::query_as(
         "SELECT case_id, user_id FROM case_advisors WHERE org_id = $1 ORDER BY added_at, user_id"
     )
     .bind(org.0)
     .fetch_all(c)
     .await
-        })?;
+    })?;
     let wanted: std::collections::HashSet<&Uuid> = ids.iter().collect();
     Ok(all
         .into_iter()
@@ -1577,16 +1576,15 @@ pub async fn contacts_of(db: &Db, org: OrgId, case: CaseId) -> Result<Vec<Linked
 
 /// The cases a contact is linked to.
 pub async fn cases_of_contact(db: &Db, org: OrgId, contact: Uuid) -> Result<Vec<CaseId>> {
-    let ids: Vec<Uuid> =
-        on_db!(db, |c| {
-            sqlx::query_scalar(
+    let ids: Vec<Uuid> = on_db!(db, |c| {
+        sqlx::query_scalar(
         "SELECT case_id FROM case_contacts WHERE org_id = $1 AND contact_id = $2 ORDER BY linked_at"
     )
     .bind(org.0)
     .bind(contact)
     .fetch_all(c)
     .await
-        })?;
+    })?;
     Ok(ids.into_iter().map(CaseId).collect())
 }
 
