@@ -1710,6 +1710,13 @@ mod tests {
             panic!()
         };
         assert_eq!(d.countries.len(), 2);
+        let json = serde_json::to_string(&CaseDetails::MissingChild(d.clone())).unwrap();
+        assert!(
+            json.contains("[\"DE\",\"RS\"]") || json.contains("[\"RS\",\"DE\"]"),
+            "{json}"
+        );
+        let back: CaseDetails = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, CaseDetails::MissingChild(d.clone()));
         // 10:00 Belgrade is 09:00 UTC in November.
         assert_eq!(
             d.last_seen_at.unwrap().to_rfc3339(),
