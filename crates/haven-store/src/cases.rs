@@ -645,11 +645,11 @@ pub async fn update_details(
     project(tx, org, id, details).await
 }
 
-/// Records that something happened in the case now.
+/// Records that something happened in the case at `now` (the last activity only moves forward).
 pub async fn touch(tx: &mut Tx, org: OrgId, id: CaseId, now: DateTime<Utc>) -> Result<()> {
     execute!(
         tx,
-        "UPDATE cases SET last_activity_at = $3 WHERE org_id = $1 AND id = $2",
+        "UPDATE cases SET last_activity_at = $3 WHERE org_id = $1 AND id = $2 AND last_activity_at < $3",
         org.0,
         id.0,
         now

@@ -1223,6 +1223,7 @@ const GROUPS: [&str; 9] = [
 fn group_of(kind: &str) -> &'static str {
     match kind {
         "note" => "notes",
+        "escalated" => "escalations",
         "created" | "status_changed" | "closure_requested" | "closure_approved"
         | "closure_rejected" | "details_updated" | "police_report" | "child_found"
         | "team_changed" | "break_glass" | "consent_recorded" => "status",
@@ -1515,34 +1516,6 @@ pub async fn case_page(
             },
         ));
     }
-    for (e, (text, css)) in domain::escalations(
-        &EscalationFacts {
-            opened_at: s.opened_at,
-            open: s.status.is_open(),
-            found: s.found_at.is_some(),
-            police_reported_at: s.police_reported_at,
-            family_contact_at: s.family_contact_at,
-        },
-        &ctx.state.settings.cases.rules(s.line),
-        now,
-    )
-    .iter()
-    .zip(escalation_rows(ctx, s))
-    {
-        if e.urgency == Urgency::Overdue {
-            items.push((
-                e.due_at,
-                TimelineRow {
-                    time: ctx.time(e.due_at),
-                    group: "escalations",
-                    text,
-                    body: String::new(),
-                    who: String::new(),
-                    css,
-                },
-            ));
-        }
-    }
     let mut access_log = Vec::new();
     if can_audit {
         let entries = audit_store::list(
@@ -1788,6 +1761,7 @@ fn timeline_text(
             ],
         ),
         "created" => tr.t1(&id, "number", s("number")),
+        "escalated" => tr.t(&format!("timeline-escalated-{}", s("escalation"))),
         "break_glass" => tr.t1(
             &id,
             "hours",
@@ -1824,7 +1798,61 @@ pub async fn show(
             .details(json!({ "via": via(&g) })),
     )
     .await?;
+    record_escalations(&ctx, &g.summary).await?;
     case_page(&ctx, &g, &q.show, &q.share_with, Outcome2::default()).await
+}
+
+/// Enters each escalation timer that ran out into the timeline, once, at the time it ran out,
+/// so the case's history keeps the warning after the deadline is met.
+async fn record_escalations(ctx: &Ctx, s: &CaseSummary) -> AppResult<()> {
+    let facts = EscalationFacts {
+        opened_at: s.opened_at,
+        open: s.status.is_open(),
+        found: s.found_at.is_some(),
+        police_reported_at: s.police_reported_at,
+        family_contact_at: s.family_contact_at,
+    };
+    let now = ctx.state.now();
+    let overdue: Vec<_> = domain::escalations(&facts, &ctx.state.settings.cases.rules(s.line), now)
+        .into_iter()
+        .filter(|e| e.urgency == Urgency::Overdue)
+        .collect();
+    if overdue.is_empty() {
+        return Ok(());
+    }
+    let me = ctx.user()?;
+    let ring = ctx.state.keys.get(me.org()).await?;
+    let known = cases::events(&ctx.state.db, &ring, me.org(), s.id).await?;
+    let mut tx = ctx.state.db.begin().await?;
+    let mut any = false;
+    for e in overdue {
+        let due = e.due_at.to_rfc3339();
+        let recorded = known.iter().any(|k| {
+            k.kind == "escalated"
+                && k.data.get("escalation").and_then(|v| v.as_str()) == Some(e.kind.code())
+                && k.data.get("due").and_then(|v| v.as_str()) == Some(due.as_str())
+        });
+        if !recorded {
+            let mut ev = NewEvent::new("escalated", None);
+            ev.data = json!({ "escalation": e.kind.code(), "due": due });
+            cases::add_event(
+                &mut tx,
+                &ring,
+                ctx.state.rng.as_ref(),
+                me.org(),
+                s.id,
+                ctx.state.ids().id(),
+                &ev,
+                e.due_at,
+            )
+            .await?;
+            any = true;
+        }
+    }
+    if any {
+        tx.commit().await?;
+    }
+    Ok(())
 }
 
 /// Shows the case page again after a failed form (422), audited as a view like any other.
