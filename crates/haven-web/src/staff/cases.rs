@@ -1245,6 +1245,14 @@ pub async fn case_page(
     o: Outcome2,
 ) -> AppResult<Response> {
     let me = ctx.user()?;
+    // Every showing of the case is a view, also after a form that needs fixing.
+    ctx.audit_now(
+        me.org(),
+        ctx.event("case.viewed", Outcome::Ok)
+            .target("case", g.summary.id.0)
+            .details(json!({ "via": via(g) })),
+    )
+    .await?;
     let tr = ctx.tr();
     let org = me.org();
     let db = &ctx.state.db;
@@ -1780,7 +1788,7 @@ pub struct CaseQuery {
     share_with: String,
 }
 
-/// GET /staff/cases/{id}: the case page, audited as a view.
+/// GET /staff/cases/{id}: the case page (audited as a view by [`case_page`]).
 pub async fn show(
     ctx: Ctx,
     Path(id): Path<String>,
@@ -1790,14 +1798,6 @@ pub async fn show(
         Ok(g) => g,
         Err(r) => return Ok(r),
     };
-    let me = ctx.user()?;
-    ctx.audit_now(
-        me.org(),
-        ctx.event("case.viewed", Outcome::Ok)
-            .target("case", g.summary.id.0)
-            .details(json!({ "via": via(&g) })),
-    )
-    .await?;
     record_escalations(&ctx, &g.summary).await?;
     case_page(&ctx, &g, &q.show, &q.share_with, Outcome2::default()).await
 }
