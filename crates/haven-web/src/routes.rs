@@ -366,6 +366,8 @@ pub fn table() -> Vec<Route> {
             Staff(P::ViewInstitutions),
             api::institutions,
         ),
+        get_("/api/v1/cases", Staff(P::ViewCases), api::cases),
+        get_("/api/v1/cases/{id}", Staff(P::ViewCases), api::case),
     ]
 }
 

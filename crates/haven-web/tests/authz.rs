@@ -153,6 +153,8 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/me", Who::Roles(ALL)),
     ("POST", "/api/v1/me/language", Who::Roles(ALL)),
     ("GET", "/api/v1/institutions", Who::Roles(DIRECTORY)),
+    ("GET", "/api/v1/cases", Who::Roles(CASES)),
+    ("GET", "/api/v1/cases/{id}", Who::Roles(CASES)),
 ];
 
 fn expected(method: &str, path: &str) -> Who {

@@ -430,11 +430,23 @@ conformance!(async fn restricted_cases_need_the_glass_broken_and_the_grant_runs_
     let case_uuid: uuid::Uuid = case.parse().unwrap();
     let views = audit_list(&app.state.db, org, &AuditFilter { target: Some(("case".into(), case_uuid)), action_prefix: Some("case.viewed".into()), ..Default::default() }, 100).await.unwrap();
     assert!(views.iter().any(|e| e.details.contains("break_glass")));
+    // The API follows the same rule.
+    let api = |c: &Client, path: String| {
+        let c = c.clone();
+        async move { c.get(&path).await }
+    };
+    assert_eq!(api(&other, format!("/api/v1/cases/{case}")).await.status, StatusCode::OK);
+    assert_eq!(api(&foreign, format!("/api/v1/cases/{case}")).await.status, StatusCode::NOT_FOUND);
+    let listed = api(&supervisor, "/api/v1/cases".into()).await.json();
+    assert_eq!(listed[0]["number"], number.as_str());
+    assert!(listed[0].get("summary").is_none());
     // Four hours later the grant has run out.
     app.clock.advance(TimeDelta::hours(4) + TimeDelta::minutes(1));
     assert_eq!(other.get(&case_url).await.status, StatusCode::FORBIDDEN);
     assert_eq!(other.get(&doc_url).await.status, StatusCode::FORBIDDEN);
     assert_eq!(advisor.get(&case_url).await.status, StatusCode::OK);
+    assert_eq!(other.get(&format!("/api/v1/cases/{case}")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(other.get("/api/v1/cases").await.json().as_array().unwrap().len(), 0);
     let refused = audit_list(&app.state.db, org, &AuditFilter { action_prefix: Some("case.access_refused".into()), ..Default::default() }, 100).await.unwrap();
     assert!(refused.len() >= 4);
 });
