@@ -467,24 +467,19 @@ pub async fn set_restricted(
     Ok(())
 }
 
-async fn advisors_of(db: &Db, org: OrgId, ids: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    // One query for a whole page: the ids travel as one JSON array, which both dialects read.
-    let all: Vec<(Uuid, Uuid)> = on_db!(db, |c| {
+/// The advisors of the cases opened since `since` (a superset of a page's cases, read in one
+/// query instead of one per case).
+async fn advisors_since(db: &Db, org: OrgId, since: DateTime<Utc>) -> Result<Vec<(Uuid, Uuid)>> {
+    Ok(on_db!(db, |c| {
         sqlx::query_as(
-        "SELECT case_id, user_id FROM case_advisors WHERE org_id = $1 ORDER BY added_at, user_id"
+        "SELECT a.case_id, a.user_id FROM case_advisors a JOIN cases c ON c.org_id = a.org_id AND c.id = a.case_id \
+         WHERE a.org_id = $1 AND c.opened_at >= $2 ORDER BY a.added_at, a.user_id"
     )
     .bind(org.0)
+    .bind(since)
     .fetch_all(c)
     .await
-    })?;
-    let wanted: std::collections::HashSet<&Uuid> = ids.iter().collect();
-    Ok(all
-        .into_iter()
-        .filter(|(c, _)| wanted.contains(c))
-        .collect())
+    })?)
 }
 
 async fn summaries(db: &Db, org: OrgId, rows: Vec<Row>) -> Result<Vec<CaseSummary>> {
@@ -501,7 +496,10 @@ async fn summaries(db: &Db, org: OrgId, rows: Vec<Row>) -> Result<Vec<CaseSummar
         })?;
         only.into_iter().map(|u| (ids[0], u)).collect()
     } else {
-        advisors_of(db, org, &ids).await?
+        match rows.iter().map(|r| r.opened_at).min() {
+            Some(since) => advisors_since(db, org, since).await?,
+            None => Vec::new(),
+        }
     };
     rows.into_iter()
         .map(|r| {
@@ -854,15 +852,21 @@ pub async fn cases_of_person(db: &Db, org: OrgId, person: PersonId) -> Result<Ve
     Ok(person_links(rows))
 }
 
-/// The people in the primary role (beneficiary, missing child) of every case of the
-/// organisation, first added first.
-pub async fn primary_people(db: &Db, org: OrgId) -> Result<Vec<(CaseId, PersonId)>> {
+/// The people in the primary role (beneficiary, missing child) of the cases opened since
+/// `since`, first added first.
+pub async fn primary_people(
+    db: &Db,
+    org: OrgId,
+    since: DateTime<Utc>,
+) -> Result<Vec<(CaseId, PersonId)>> {
     let rows: Vec<(Uuid, Uuid)> = on_db!(db, |c| {
         sqlx::query_as(
-        "SELECT case_id, person_id FROM case_people WHERE org_id = $1 AND role IN ('beneficiary', 'missing_child') \
-         ORDER BY added_at, person_id"
+        "SELECT p.case_id, p.person_id FROM case_people p JOIN cases c ON c.org_id = p.org_id AND c.id = p.case_id \
+         WHERE p.org_id = $1 AND p.role IN ('beneficiary', 'missing_child') AND c.opened_at >= $2 \
+         ORDER BY p.added_at, p.person_id"
     )
     .bind(org.0)
+    .bind(since)
     .fetch_all(c)
     .await
     })?;

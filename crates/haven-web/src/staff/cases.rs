@@ -415,14 +415,15 @@ pub struct CaseRow {
 pub async fn initials_of(
     ctx: &Ctx,
     ring: &OrgKeyring,
-    ids: &[CaseId],
+    cases_shown: &[CaseSummary],
 ) -> AppResult<HashMap<CaseId, String>> {
     let me = ctx.user()?;
     let mut out = HashMap::new();
-    if ids.is_empty() {
+    let Some(since) = cases_shown.iter().map(|s| s.opened_at).min() else {
         return Ok(out);
-    }
-    for (case, person) in cases::primary_people(&ctx.state.db, me.org()).await? {
+    };
+    let ids: Vec<CaseId> = cases_shown.iter().map(|s| s.id).collect();
+    for (case, person) in cases::primary_people(&ctx.state.db, me.org(), since).await? {
         if ids.contains(&case)
             && !out.contains_key(&case)
             && let Some(p) = people::get(&ctx.state.db, ring, me.org(), person).await?
@@ -445,8 +446,7 @@ pub async fn case_rows(ctx: &Ctx, found: Vec<CaseSummary>) -> AppResult<Vec<Case
         .filter(|s| case_access(&actor, &s.facts(), granted.contains(&s.id)).allowed())
         .collect();
     let ring = ctx.state.keys.get(me.org()).await?;
-    let ids: Vec<CaseId> = visible.iter().map(|s| s.id).collect();
-    let initials = initials_of(ctx, &ring, &ids).await?;
+    let initials = initials_of(ctx, &ring, &visible).await?;
     Ok(visible
         .into_iter()
         .map(|s| {
