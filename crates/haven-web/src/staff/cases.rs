@@ -942,7 +942,7 @@ pub struct TimelineRow {
 
 /// What a failed form leaves on the page.
 #[derive(Default)]
-pub struct Outcome2 {
+pub struct FormState {
     /// The form that failed.
     pub section: &'static str,
     /// Its messages.
@@ -988,7 +988,7 @@ struct CasePage<'a> {
     share: Option<(String, Vec<String>)>,
     share_with: String,
     institutions: Vec<(String, String)>,
-    o: Outcome2,
+    o: FormState,
     values: Vec<(String, String)>,
     upload_action: String,
     opt_category: Vec<Opt>,
@@ -1242,7 +1242,7 @@ pub async fn case_page(
     g: &Gate,
     filter: &str,
     share_with: &str,
-    o: Outcome2,
+    o: FormState,
 ) -> AppResult<Response> {
     let me = ctx.user()?;
     // Every showing of the case is a view, also after a form that needs fixing.
@@ -1799,7 +1799,7 @@ pub async fn show(
         Err(r) => return Ok(r),
     };
     record_escalations(&ctx, &g.summary).await?;
-    case_page(&ctx, &g, &q.show, &q.share_with, Outcome2::default()).await
+    case_page(&ctx, &g, &q.show, &q.share_with, FormState::default()).await
 }
 
 /// Enters each escalation timer that ran out into the timeline, once, at the time it ran out,
@@ -1863,11 +1863,11 @@ async fn failed(
     form: &[(String, String)],
     errors: &ValidationErrors,
 ) -> AppResult<Response> {
-    let o = Outcome2 {
+    let o = FormState {
         section,
         errors: FormErrors::from_validation(&ctx.tr(), errors),
         kept: form.to_vec(),
-        ..Outcome2::default()
+        ..FormState::default()
     };
     let mut res = case_page(ctx, g, "", "", o).await?;
     *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -2417,12 +2417,12 @@ pub async fn add_person(
     {
         let (duplicates, hidden) = visible_duplicates(&ctx, &ring, p).await?;
         if !duplicates.is_empty() || hidden > 0 {
-            let o = Outcome2 {
+            let o = FormState {
                 section: "person",
                 kept: form.to_vec(),
                 duplicates,
                 hidden_duplicates: hidden,
-                ..Outcome2::default()
+                ..FormState::default()
             };
             return case_page(&ctx, &g, "", "", o).await;
         }

@@ -114,7 +114,7 @@ pub async fn upload(ctx: Ctx, Path(id): Path<String>, req: Request) -> AppResult
         .await?;
     }
     let (Some(kind), Ok(file_type), true) = (kind, checked, errors.is_empty()) else {
-        let o = super::cases::Outcome2 {
+        let o = super::cases::FormState {
             section: "document",
             errors: crate::ui::FormErrors::from_validation(&ctx.tr(), &errors),
             kept: up.fields.clone(),
