@@ -4,7 +4,9 @@
 //! parsed here once, at the edge, into newtypes whose existence proves their validity; handlers and
 //! the store then work with those types and never with raw strings.
 
+pub mod cases;
 pub mod clock;
+pub mod documents;
 pub mod ids;
 pub mod institutions;
 pub mod lang;

@@ -104,8 +104,14 @@ const ISO_3166_ALPHA2: [&str; 249] = [
 ];
 
 /// A country by its ISO 3166-1 alpha-2 code (`RS`), for citizenship and places.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CountryCode([u8; 2]);
+
+impl Serialize for CountryCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
 
 impl CountryCode {
     /// Parses a country code in any case, naming `field` in the error; only officially assigned
@@ -132,6 +138,13 @@ impl CountryCode {
 impl fmt::Display for CountryCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for CountryCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        CountryCode::parse("country", &s).map_err(|_| serde::de::Error::custom("unknown country"))
     }
 }
 

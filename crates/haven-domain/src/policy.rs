@@ -23,16 +23,26 @@ pub enum Permission {
     ViewInstitutions,
     /// Add and change institutions in the directory.
     ManageInstitutions,
+    /// Open cases and the people, documents and timelines in them (each case still decided by
+    /// [`case_access`]).
+    ViewCases,
+    /// Open cases, record people, notes, services, tasks, documents and consent.
+    EditCases,
+    /// Approve the closure of cases.
+    ApproveClosure,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 8] = [
         Permission::UseStaffApp,
         Permission::ManageUsers,
         Permission::ViewAudit,
         Permission::ViewInstitutions,
         Permission::ManageInstitutions,
+        Permission::ViewCases,
+        Permission::EditCases,
+        Permission::ApproveClosure,
     ];
 
     /// The stable code (stored in API token scopes, shown to scripts).
@@ -43,6 +53,9 @@ impl Permission {
             Permission::ViewAudit => "view_audit",
             Permission::ViewInstitutions => "view_institutions",
             Permission::ManageInstitutions => "manage_institutions",
+            Permission::ViewCases => "view_cases",
+            Permission::EditCases => "edit_cases",
+            Permission::ApproveClosure => "approve_closure",
         }
     }
 
@@ -62,6 +75,8 @@ pub fn grants(role: Role, permission: Permission) -> bool {
         P::ViewAudit => matches!(role, R::Admin | R::Supervisor),
         P::ViewInstitutions => !matches!(role, R::Analyst | R::PortalEditor | R::Fundraiser),
         P::ManageInstitutions => matches!(role, R::Admin | R::Supervisor),
+        P::ViewCases | P::EditCases => works_with_cases(role),
+        P::ApproveClosure => matches!(role, R::Supervisor),
     }
 }
 
@@ -192,6 +207,41 @@ pub fn case_access(actor: &Actor, case: &CaseFacts, grant_running: bool) -> Case
     }
 }
 
+/// Who may open a person's record: anyone who may open one of the cases the person is in (the
+/// most open answer wins); a person in no case, those who work with cases. `cases` pairs each
+/// case's facts with whether the actor holds a running break-the-glass grant for it.
+pub fn person_access(actor: &Actor, org: OrgId, cases: &[(CaseFacts, bool)]) -> CaseAccess {
+    if !actor.same_org(org) || !actor.roles.iter().any(|r| works_with_cases(*r)) {
+        return CaseAccess::Deny;
+    }
+    let mut best = if cases.is_empty() {
+        CaseAccess::Allow
+    } else {
+        CaseAccess::Deny
+    };
+    for (facts, grant) in cases {
+        let a = case_access(actor, facts, *grant);
+        best = match (best, a) {
+            (CaseAccess::Allow, _) | (_, CaseAccess::Allow) => CaseAccess::Allow,
+            (CaseAccess::AllowedByBreakGlass, _) | (_, CaseAccess::AllowedByBreakGlass) => {
+                CaseAccess::AllowedByBreakGlass
+            }
+            (CaseAccess::BreakGlassRequired, _) | (_, CaseAccess::BreakGlassRequired) => {
+                CaseAccess::BreakGlassRequired
+            }
+            _ => CaseAccess::Deny,
+        };
+    }
+    best
+}
+
+impl CaseAccess {
+    /// Whether the record may be opened now.
+    pub fn allowed(self) -> bool {
+        matches!(self, CaseAccess::Allow | CaseAccess::AllowedByBreakGlass)
+    }
+}
+
 #[cfg(test)]
 mod case_tests {
     use super::*;
@@ -260,6 +310,48 @@ mod case_tests {
             case_access(&actor(9, &[Role::Analyst]), &c, true),
             CaseAccess::Deny
         );
+    }
+
+    #[test]
+    fn people_follow_their_cases() {
+        let open = case(false, &[]);
+        let restricted = case(true, &[7]);
+        let c = actor(9, &[Role::Counsellor]);
+        assert_eq!(
+            person_access(&c, OrgId(Uuid::nil()), &[]),
+            CaseAccess::Allow
+        );
+        assert_eq!(
+            person_access(&c, OrgId(Uuid::nil()), &[(restricted.clone(), false)]),
+            CaseAccess::BreakGlassRequired
+        );
+        assert_eq!(
+            person_access(
+                &c,
+                OrgId(Uuid::nil()),
+                &[(restricted.clone(), false), (open, false)]
+            ),
+            CaseAccess::Allow
+        );
+        assert_eq!(
+            person_access(&c, OrgId(Uuid::nil()), &[(restricted, true)]),
+            CaseAccess::AllowedByBreakGlass
+        );
+        assert_eq!(
+            person_access(&actor(9, &[Role::Analyst]), OrgId(Uuid::nil()), &[]),
+            CaseAccess::Deny
+        );
+    }
+
+    #[test]
+    fn only_supervisors_approve_closures() {
+        for role in Role::ALL {
+            assert_eq!(
+                grants(role, Permission::ApproveClosure),
+                role == Role::Supervisor
+            );
+            assert_eq!(grants(role, Permission::ViewCases), works_with_cases(role));
+        }
     }
 
     #[test]

@@ -30,6 +30,14 @@ pub struct EncryptedTable {
 /// Every table with encrypted columns. Add a feature's table here when it stores identities.
 pub const TABLES: &[EncryptedTable] = &[
     crate::people::ENCRYPTED,
+    crate::cases::ENCRYPTED[0],
+    crate::cases::ENCRYPTED[1],
+    crate::cases::ENCRYPTED[2],
+    crate::cases::ENCRYPTED[3],
+    crate::cases::ENCRYPTED[4],
+    crate::cases::ENCRYPTED[5],
+    crate::documents::ENCRYPTED[0],
+    crate::documents::ENCRYPTED[1],
     // The second factor's secret of staff accounts (pending or enabled).
     EncryptedTable {
         table: "users",

@@ -13,8 +13,10 @@
 
 pub mod api_tokens;
 pub mod audit;
+pub mod cases;
 pub mod counters;
 pub mod db;
+pub mod documents;
 pub mod encrypted;
 pub mod error;
 pub mod institutions;
@@ -22,6 +24,7 @@ pub mod keys;
 pub mod links;
 pub mod orgs;
 pub mod people;
+pub mod sealing;
 pub mod second_factor;
 pub mod sessions;
 pub mod users;

@@ -18,6 +18,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use haven_crypto::field::{FieldLocation, Plaintext, Sealed};
 use haven_crypto::keys::OrgKeyring;
 use haven_crypto::{CryptoError, blind, normalize};
+use haven_domain::cases::EducationLevel;
 use haven_domain::people::{BirthYear, CountryCode, Gender, PersonId};
 use haven_domain::{OrgId, SecureRng, UserId};
 use uuid::Uuid;
@@ -113,6 +114,12 @@ pub struct Person {
     pub updated_at: DateTime<Utc>,
     /// Who recorded the person.
     pub created_by: Option<UserId>,
+    /// Languages spoken (ISO 639-1 codes).
+    pub languages: Vec<String>,
+    /// Highest level of education (HTCDS).
+    pub education: Option<EducationLevel>,
+    /// The record this one was merged into, when it turned out to be a duplicate.
+    pub merged_into: Option<PersonId>,
 }
 
 // Debug output ends up in logs and panic messages: it shows the record, never the identity.
@@ -385,6 +392,9 @@ struct PersonRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     created_by: Option<Uuid>,
+    languages: String,
+    education: Option<String>,
+    merged_into: Option<Uuid>,
 }
 
 fn open<T: Plaintext>(
@@ -430,6 +440,16 @@ impl PersonRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             created_by: self.created_by.map(UserId),
+            languages: self
+                .languages
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            education: self
+                .education
+                .as_deref()
+                .and_then(EducationLevel::from_code),
+            merged_into: self.merged_into.map(PersonId),
         })
     }
 }
@@ -439,7 +459,8 @@ pub async fn get(db: &Db, ring: &OrgKeyring, org: OrgId, id: PersonId) -> Result
     let row: Option<PersonRow> = on_db!(db, |c| {
         sqlx::query_as(
         "SELECT org_id, id, name_enc, aliases_enc, birth_date_enc, phones_enc, emails_enc, identity_numbers_enc, \
-         address_enc, notes_enc, gender, birth_year, citizenship, created_at, updated_at, created_by \
+         address_enc, notes_enc, gender, birth_year, citizenship, created_at, updated_at, created_by, \
+         languages, education, merged_into \
          FROM people WHERE org_id = $1 AND id = $2"
     )
     .bind(org.0)
@@ -605,4 +626,330 @@ pub async fn find_by_name(
         !words.is_empty() && words.iter().all(|w| known_words.contains(w))
     })
     .await
+}
+
+/// The statistics-only attributes set on the person page: languages (ISO 639-1 codes) and
+/// education.
+pub async fn set_profile(
+    tx: &mut Tx,
+    org: OrgId,
+    id: PersonId,
+    languages: &[String],
+    education: Option<EducationLevel>,
+) -> Result<()> {
+    execute!(
+        tx,
+        "UPDATE people SET languages = $3, education = $4 WHERE org_id = $1 AND id = $2",
+        org.0,
+        id.0,
+        languages.join(" "),
+        education.map(|e| e.code())
+    )?;
+    Ok(())
+}
+
+/// Replaces a person's identifying values and plain attributes with `p` (whose `id` names the
+/// record), sealing everything afresh and rewriting the blind indexes.
+pub async fn update(
+    tx: &mut Tx,
+    ring: &OrgKeyring,
+    rng: &dyn SecureRng,
+    org: OrgId,
+    phone_region: &str,
+    p: &NewPerson,
+) -> Result<()> {
+    let sealed = seal_person(ring, rng, p)?;
+    let birth_year = p
+        .birth_year
+        .map(BirthYear::get)
+        .or_else(|| p.birth_date.map(|d| chrono::Datelike::year(&d)));
+    let n = execute!(
+        tx,
+        "UPDATE people SET name_enc = $3, aliases_enc = $4, birth_date_enc = $5, phones_enc = $6, emails_enc = $7, \
+         identity_numbers_enc = $8, address_enc = $9, notes_enc = $10, gender = $11, birth_year = $12, citizenship = $13, \
+         updated_at = $14 WHERE org_id = $1 AND id = $2",
+        org.0,
+        p.id.0,
+        sealed.name.as_bytes(),
+        sealed.aliases.as_bytes(),
+        sealed.birth_date.as_bytes(),
+        sealed.phones.as_bytes(),
+        sealed.emails.as_bytes(),
+        sealed.identity_numbers.as_bytes(),
+        sealed.address.as_bytes(),
+        sealed.notes.as_bytes(),
+        p.gender.code(),
+        birth_year.map(i64::from),
+        p.citizenship.map(|c| c.as_str().to_owned()),
+        p.now
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    execute!(
+        tx,
+        "DELETE FROM person_index WHERE org_id = $1 AND person_id = $2",
+        org.0,
+        p.id.0
+    )?;
+    for (kind, value) in index_values(p, phone_region) {
+        execute!(
+            tx,
+            "INSERT INTO person_index (org_id, person_id, kind, value) VALUES ($1, $2, $3, $4)",
+            org.0,
+            p.id.0,
+            kind.code(),
+            ring.blind_index(kind.spec(), &value)
+        )?;
+    }
+    Ok(())
+}
+
+impl Person {
+    /// The person as input for [`update`], changed at `now`.
+    pub fn as_new(&self, now: DateTime<Utc>) -> NewPerson {
+        NewPerson {
+            id: self.id,
+            name: self.name.clone(),
+            aliases: self.aliases.clone(),
+            birth_date: self.birth_date,
+            phones: self.phones.clone(),
+            emails: self.emails.clone(),
+            identity_numbers: self.identity_numbers.clone(),
+            address: self.address.clone(),
+            notes: self.notes.clone(),
+            gender: self.gender,
+            birth_year: self
+                .birth_year
+                .and_then(|y| BirthYear::parse("birth_year", y, y).ok()),
+            citizenship: self
+                .citizenship
+                .as_deref()
+                .and_then(|c| CountryCode::parse("citizenship", c).ok()),
+            created_by: self.created_by,
+            now,
+        }
+    }
+}
+
+/// Why two records may be the same person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DuplicateReason {
+    /// The same name (in any script and spelling) and the same year of birth (or one unknown).
+    NameAndBirthYear,
+    /// The same phone number.
+    Phone,
+    /// The same identity number.
+    IdentityNumber,
+    /// The same e-mail address.
+    Email,
+}
+
+impl DuplicateReason {
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            DuplicateReason::NameAndBirthYear => "name_birth_year",
+            DuplicateReason::Phone => "phone",
+            DuplicateReason::IdentityNumber => "identity_number",
+            DuplicateReason::Email => "email",
+        }
+    }
+}
+
+/// Records that may be the same person as `p` (other than `p.id` itself), with the reasons,
+/// confirmed after decryption like every lookup.
+pub async fn possible_duplicates(
+    db: &Db,
+    ring: &OrgKeyring,
+    org: OrgId,
+    phone_region: &str,
+    p: &NewPerson,
+) -> Result<Vec<(Person, Vec<DuplicateReason>)>> {
+    let mut found: Vec<(Person, Vec<DuplicateReason>)> = Vec::new();
+    let mut note = |person: Person, why: DuplicateReason| {
+        if person.id == p.id || person.merged_into.is_some() {
+            return;
+        }
+        match found.iter_mut().find(|(q, _)| q.id == person.id) {
+            Some((_, reasons)) => {
+                if !reasons.contains(&why) {
+                    reasons.push(why);
+                }
+            }
+            None => found.push((person, vec![why])),
+        }
+    };
+    let year = p
+        .birth_year
+        .map(BirthYear::get)
+        .or_else(|| p.birth_date.map(|d| chrono::Datelike::year(&d)));
+    if !normalize::name(&p.name).is_empty() {
+        for q in find_by_name(db, ring, org, &p.name).await? {
+            let same_name = normalize::name(&q.name) == normalize::name(&p.name)
+                || q.aliases
+                    .iter()
+                    .any(|a| normalize::name(a) == normalize::name(&p.name));
+            let years_agree = match (year, q.birth_year) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            };
+            if same_name && years_agree {
+                note(q, DuplicateReason::NameAndBirthYear);
+            }
+        }
+    }
+    for phone in &p.phones {
+        for q in find_by_phone(db, ring, org, phone_region, phone).await? {
+            note(q, DuplicateReason::Phone);
+        }
+    }
+    for number in &p.identity_numbers {
+        for q in find_by_identity_number(db, ring, org, number).await? {
+            note(q, DuplicateReason::IdentityNumber);
+        }
+    }
+    for email in &p.emails {
+        for q in find_by_email(db, ring, org, email).await? {
+            note(q, DuplicateReason::Email);
+        }
+    }
+    for (_, reasons) in &mut found {
+        reasons.sort();
+    }
+    Ok(found)
+}
+
+fn union(into: &mut Vec<String>, from: &[String], key: impl Fn(&str) -> String) {
+    for v in from {
+        let k = key(v);
+        if !v.trim().is_empty() && !into.iter().any(|x| key(x) == k) {
+            into.push(v.clone());
+        }
+    }
+}
+
+/// Merges the record `duplicate` into `survivor`: the survivor keeps its values and gains the
+/// duplicate's name (as an alias), aliases, phones, e-mail addresses and identity numbers, and
+/// whatever it lacked; every link of the duplicate (roles in cases, documents, services, consent)
+/// moves to the survivor; the duplicate stays, marked as merged, with its own history, and no
+/// longer answers lookups.
+#[allow(clippy::too_many_arguments)]
+pub async fn merge(
+    tx: &mut Tx,
+    ring: &OrgKeyring,
+    rng: &dyn SecureRng,
+    org: OrgId,
+    phone_region: &str,
+    survivor: &Person,
+    duplicate: &Person,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut n = survivor.as_new(now);
+    union(
+        &mut n.aliases,
+        std::slice::from_ref(&duplicate.name),
+        normalize::name,
+    );
+    union(&mut n.aliases, &duplicate.aliases, normalize::name);
+    n.aliases
+        .retain(|a| normalize::name(a) != normalize::name(&n.name));
+    union(&mut n.phones, &duplicate.phones, |x| {
+        phone_key(x, phone_region).unwrap_or_else(|| x.to_owned())
+    });
+    union(&mut n.emails, &duplicate.emails, normalize::email);
+    union(
+        &mut n.identity_numbers,
+        &duplicate.identity_numbers,
+        normalize::identity_number,
+    );
+    if n.birth_date.is_none() {
+        n.birth_date = duplicate.birth_date;
+    }
+    if n.address.is_empty() {
+        n.address = duplicate.address.clone();
+    }
+    if !duplicate.notes.is_empty() && n.notes != duplicate.notes {
+        n.notes = if n.notes.is_empty() {
+            duplicate.notes.clone()
+        } else {
+            format!("{}\n\n{}", n.notes, duplicate.notes)
+        };
+    }
+    if n.gender == Gender::NonSpecifiedUnknown {
+        n.gender = duplicate.gender;
+    }
+    if n.birth_year.is_none() {
+        n.birth_year = duplicate
+            .birth_year
+            .and_then(|y| BirthYear::parse("birth_year", y, y).ok());
+    }
+    if n.citizenship.is_none() {
+        n.citizenship = duplicate
+            .citizenship
+            .as_deref()
+            .and_then(|c| CountryCode::parse("citizenship", c).ok());
+    }
+    update(tx, ring, rng, org, phone_region, &n).await?;
+    let mut languages = survivor.languages.clone();
+    union(&mut languages, &duplicate.languages, str::to_owned);
+    set_profile(
+        tx,
+        org,
+        survivor.id,
+        &languages,
+        survivor.education.or(duplicate.education),
+    )
+    .await?;
+    let (s, d) = (survivor.id.0, duplicate.id.0);
+    // Roles in cases: a role the survivor already has in that case is not doubled.
+    execute!(
+        tx,
+        "INSERT INTO case_people (org_id, case_id, person_id, role, perpetrator_roles, added_by, added_at) \
+         SELECT org_id, case_id, $3, role, perpetrator_roles, added_by, added_at FROM case_people \
+         WHERE org_id = $1 AND person_id = $2 ON CONFLICT (org_id, case_id, person_id, role) DO NOTHING",
+        org.0,
+        d,
+        s
+    )?;
+    execute!(
+        tx,
+        "DELETE FROM case_people WHERE org_id = $1 AND person_id = $2",
+        org.0,
+        d
+    )?;
+    for sql in [
+        "UPDATE case_documents SET person_id = $3 WHERE org_id = $1 AND person_id = $2",
+        "UPDATE case_services SET person_id = $3 WHERE org_id = $1 AND person_id = $2",
+        "UPDATE consents SET person_id = $3 WHERE org_id = $1 AND person_id = $2",
+    ] {
+        execute!(tx, sql, org.0, d, s)?;
+    }
+    execute!(
+        tx,
+        "DELETE FROM person_index WHERE org_id = $1 AND person_id = $2",
+        org.0,
+        d
+    )?;
+    execute!(
+        tx,
+        "UPDATE people SET merged_into = $3, merged_at = $4 WHERE org_id = $1 AND id = $2",
+        org.0,
+        d,
+        s,
+        now
+    )?;
+    Ok(())
+}
+
+/// The records merged into `id`.
+pub async fn merged_into(db: &Db, org: OrgId, id: PersonId) -> Result<Vec<PersonId>> {
+    let ids: Vec<Uuid> = on_db!(db, |c| sqlx::query_scalar(
+        "SELECT id FROM people WHERE org_id = $1 AND merged_into = $2 ORDER BY id"
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .fetch_all(c)
+    .await)?;
+    Ok(ids.into_iter().map(PersonId).collect())
 }

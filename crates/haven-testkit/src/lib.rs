@@ -824,6 +824,61 @@ impl Client {
         .await
     }
 
+    /// POST a multipart form with one file (`field`, file name, content), as a browser sends an
+    /// upload; the CSRF token goes in the query (`?csrf=`), as Haven's upload forms carry it.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, Vec<u8>),
+    ) -> Page {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text((*k).to_owned(), (*v).to_owned());
+        }
+        let (field, name, bytes) = file;
+        form = form.part(
+            field.to_owned(),
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+        );
+        Self::read(
+            self.inner
+                .post(self.url(path))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("POST {path}: {e}")),
+        )
+        .await
+    }
+
+    /// Like [`Client::post_multipart`], but returns only the status, or `None` when the server
+    /// answered before the body was sent and closed the connection (a body over the limit).
+    pub async fn post_multipart_checked(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, Vec<u8>),
+    ) -> Option<u16> {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text((*k).to_owned(), (*v).to_owned());
+        }
+        let (field, name, bytes) = file;
+        form = form.part(
+            field.to_owned(),
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+        );
+        let res = self
+            .inner
+            .post(self.url(path))
+            .multipart(form)
+            .send()
+            .await
+            .ok()?;
+        Some(res.status().as_u16())
+    }
+
     /// POST a form and return only the status code, or `None` when the server did not answer
     /// (for crash tests, where the server dies mid-request).
     pub async fn post_form_checked(&self, path: &str, fields: &[(&str, &str)]) -> Option<u16> {

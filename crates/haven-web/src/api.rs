@@ -23,8 +23,8 @@ use crate::ui::Ctx;
         title = "Haven API",
         description = "The JSON API of Haven's staff application. Authenticate with the staff session cookie (and send the `X-CSRF-Token` header on writes) or with an API token."
     ),
-    paths(me, set_my_language, institutions),
-    components(schemas(Me, LanguageIn, InstitutionOut)),
+    paths(me, set_my_language, institutions, cases, case),
+    components(schemas(Me, LanguageIn, InstitutionOut, CaseOut, EscalationOut)),
     modifiers(&ApiTokenAuth),
     security(("api_token" = []))
 )]
@@ -167,4 +167,153 @@ pub async fn institutions(
             })
             .collect(),
     ))
+}
+
+/// A running escalation timer of a case.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EscalationOut {
+    /// `police_report` or `family_contact`.
+    pub kind: String,
+    /// When it runs out.
+    pub due_at: chrono::DateTime<chrono::Utc>,
+    /// `ok`, `due-soon` or `overdue`.
+    pub urgency: String,
+}
+
+/// A case's plain facts: codes, dates and counts, never names or texts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseOut {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// Its number (`116-2026-00042`).
+    pub number: String,
+    /// `trafficking`, `missing_child` or `labour_exploitation`.
+    pub kind: String,
+    /// `sos`, `116000` or `portal`.
+    pub line: String,
+    /// HTCDS status: `Active`, `FollowUp`, `Closed`, `ClosedReferred`.
+    pub status: String,
+    /// Restricted to its advisors and supervisors.
+    pub restricted: bool,
+    /// When opened.
+    pub opened_at: chrono::DateTime<chrono::Utc>,
+    /// When anything last happened.
+    pub last_activity_at: chrono::DateTime<chrono::Utc>,
+    /// When closed.
+    pub closed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether a closure awaits a supervisor's approval.
+    pub closure_pending: bool,
+    /// For a missing child: the 116 000 category code.
+    pub missing_category: Option<String>,
+    /// For a missing child: when last seen.
+    pub last_seen_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// For a missing child: when found.
+    pub found_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Escalation timers still running.
+    pub escalations: Vec<EscalationOut>,
+}
+
+fn case_out(ctx: &Ctx, s: &haven_store::cases::CaseSummary) -> CaseOut {
+    let facts = haven_domain::cases::EscalationFacts {
+        opened_at: s.opened_at,
+        open: s.status.is_open(),
+        found: s.found_at.is_some(),
+        police_reported_at: s.police_reported_at,
+        family_contact_at: s.family_contact_at,
+    };
+    CaseOut {
+        id: s.id.0,
+        number: s.number.clone(),
+        kind: s.kind.code().to_owned(),
+        line: s.line.code().to_owned(),
+        status: s.status.code().to_owned(),
+        restricted: s.restricted,
+        opened_at: s.opened_at,
+        last_activity_at: s.last_activity_at,
+        closed_at: s.closed_at,
+        closure_pending: s.closure_request.is_some(),
+        missing_category: s.missing_category.clone(),
+        last_seen_at: s.last_seen_at,
+        found_at: s.found_at,
+        escalations: haven_domain::cases::escalations(
+            &facts,
+            &ctx.state.settings.cases.rules(s.line),
+            ctx.state.now(),
+        )
+        .into_iter()
+        .map(|e| EscalationOut {
+            kind: e.kind.code().to_owned(),
+            due_at: e.due_at,
+            urgency: e.urgency.code().to_owned(),
+        })
+        .collect(),
+    }
+}
+
+/// Filters of the case list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CaseParams {
+    /// A kind's code.
+    pub kind: Option<String>,
+    /// A status code.
+    pub status: Option<String>,
+    /// Only cases the caller advises (`true`).
+    pub mine: Option<bool>,
+}
+
+/// The cases the caller may open, newest first (at most 300 are considered).
+#[utoipa::path(get, path = "/api/v1/cases", params(CaseParams), responses((status = 200, body = [CaseOut])))]
+pub async fn cases(ctx: Ctx, Query(p): Query<CaseParams>) -> AppResult<Json<Vec<CaseOut>>> {
+    use haven_store::cases::{self as store, CaseFilter};
+    let u = ctx.user()?;
+    let filter = CaseFilter {
+        kind: p
+            .kind
+            .as_deref()
+            .and_then(haven_domain::cases::CaseKind::from_code),
+        status: p
+            .status
+            .as_deref()
+            .and_then(haven_domain::cases::CaseStatus::from_code),
+        advisor: p.mine.unwrap_or(false).then_some(u.user.id),
+        ..CaseFilter::default()
+    };
+    let found = store::list(&ctx.state.db, u.org(), &filter, 300).await?;
+    let granted = store::granted_cases(&ctx.state.db, u.org(), u.user.id, ctx.state.now()).await?;
+    let actor = u.actor();
+    Ok(Json(
+        found
+            .iter()
+            .filter(|s| {
+                haven_domain::policy::case_access(&actor, &s.facts(), granted.contains(&s.id))
+                    .allowed()
+            })
+            .map(|s| case_out(&ctx, s))
+            .collect(),
+    ))
+}
+
+/// One case's plain facts (audited as a view; a restricted case needs the glass broken in the
+/// staff application first).
+#[utoipa::path(get, path = "/api/v1/cases/{id}", params(("id" = uuid::Uuid, Path, description = "The case")), responses((status = 200, body = CaseOut), (status = 403, description = "Restricted: break the glass first"), (status = 404, description = "No such case")))]
+pub async fn case(
+    ctx: Ctx,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> AppResult<Json<CaseOut>> {
+    let g = crate::staff::cases::gate(&ctx, &id).await?;
+    let u = ctx.user()?;
+    let allowed = g.access.allowed();
+    let ev = if allowed {
+        ctx.event("case.viewed", haven_store::audit::Outcome::Ok)
+            .details(serde_json::json!({ "via": "api" }))
+    } else {
+        ctx.event("case.access_refused", haven_store::audit::Outcome::Denied)
+            .details(serde_json::json!({ "reason": "restricted" }))
+    };
+    ctx.audit_now(u.org(), ev.target("case", g.summary.id.0))
+        .await?;
+    if !allowed {
+        return Err(AppError::Forbidden);
+    }
+    Ok(Json(case_out(&ctx, &g.summary)))
 }

@@ -19,7 +19,6 @@ use haven_domain::{Language, SecureRng};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -78,6 +77,7 @@ pub fn router(state: AppState) -> Router {
     let tls = state.settings.served_over_tls();
     let timeout = Duration::from_secs(u64::from(state.settings.limits.request_timeout_seconds));
     let body_limit = state.settings.limits.body_kib as usize * 1024;
+    let upload_limit = state.settings.cases.upload_limit_bytes();
     let compress = SizeAbove::new(512)
         .and(NotForContentType::GRPC)
         .and(NotForContentType::IMAGES)
@@ -95,7 +95,9 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .fallback(fallback)
         .layer(from_fn_with_state(state.clone(), render_errors))
-        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(from_fn(move |req: Request, next: Next| {
+            limit_body(body_limit, upload_limit, req, next)
+        }))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -125,6 +127,36 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeId(rng)))
         .with_state(state)
+}
+
+/// The routes that take uploaded files, with their own (larger) body limit.
+pub const UPLOAD_ROUTES: &[&str] = &["/staff/cases/{id}/documents"];
+
+/// Limits the request body: `upload` bytes (plus room for the form around the file) on the
+/// upload routes, `normal` everywhere else. A declared length over the limit is refused at once;
+/// a body that grows past it fails when read (413).
+async fn limit_body(normal: usize, upload: usize, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let limit = if UPLOAD_ROUTES.contains(&route.as_str()) {
+        upload + 64 * 1024
+    } else {
+        normal
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let limited = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, limited)).await
 }
 
 async fn fallback() -> Response {

@@ -63,6 +63,23 @@ where
     }
 }
 
+/// A POST route that takes uploaded files: axum's own 2 MiB default is lifted, the body limit
+/// of the upload routes ([`crate::app::UPLOAD_ROUTES`]) applies instead.
+fn upload_<H, T>(path: &'static str, access: Access, h: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    Route {
+        spec: RouteSpec {
+            method: Method::POST,
+            path,
+            access,
+        },
+        handler: post(h).layer(axum::extract::DefaultBodyLimit::disable()),
+    }
+}
+
 /// Every route.
 pub fn table() -> Vec<Route> {
     use Access::{Public, SecondFactor, SignIn, Staff};
@@ -203,6 +220,139 @@ pub fn table() -> Vec<Route> {
             Staff(P::ViewInstitutions),
             staff::institutions::list,
         ),
+        // Cases.
+        get_("/staff/cases", Staff(P::ViewCases), staff::cases::list),
+        get_(
+            "/staff/cases/new",
+            Staff(P::EditCases),
+            staff::cases::new_form,
+        ),
+        post_(
+            "/staff/cases/new",
+            Staff(P::EditCases),
+            staff::cases::create,
+        ),
+        post_(
+            "/staff/cases/from-contact",
+            Staff(P::EditCases),
+            staff::cases::from_contact,
+        ),
+        post_(
+            "/staff/cases/link-contact",
+            Staff(P::EditCases),
+            staff::cases::link_contact_by_number,
+        ),
+        get_("/staff/cases/{id}", Staff(P::ViewCases), staff::cases::show),
+        post_(
+            "/staff/cases/{id}/details",
+            Staff(P::EditCases),
+            staff::cases::update_details,
+        ),
+        post_(
+            "/staff/cases/{id}/team",
+            Staff(P::EditCases),
+            staff::cases::team,
+        ),
+        post_(
+            "/staff/cases/{id}/status",
+            Staff(P::EditCases),
+            staff::cases::status,
+        ),
+        post_(
+            "/staff/cases/{id}/closure/approve",
+            Staff(P::ApproveClosure),
+            staff::cases::approve_closure,
+        ),
+        post_(
+            "/staff/cases/{id}/closure/reject",
+            Staff(P::ApproveClosure),
+            staff::cases::reject_closure,
+        ),
+        post_(
+            "/staff/cases/{id}/notes",
+            Staff(P::EditCases),
+            staff::cases::add_note,
+        ),
+        post_(
+            "/staff/cases/{id}/people",
+            Staff(P::EditCases),
+            staff::cases::add_person,
+        ),
+        post_(
+            "/staff/cases/{id}/people/{pid}/remove",
+            Staff(P::EditCases),
+            staff::cases::remove_person,
+        ),
+        post_(
+            "/staff/cases/{id}/services",
+            Staff(P::EditCases),
+            staff::cases::add_service,
+        ),
+        post_(
+            "/staff/cases/{id}/services/{sid}",
+            Staff(P::EditCases),
+            staff::cases::update_service,
+        ),
+        post_(
+            "/staff/cases/{id}/tasks",
+            Staff(P::EditCases),
+            staff::cases::add_task,
+        ),
+        post_(
+            "/staff/cases/{id}/tasks/{tid}/done",
+            Staff(P::EditCases),
+            staff::cases::task_done,
+        ),
+        upload_(
+            "/staff/cases/{id}/documents",
+            Staff(P::EditCases),
+            staff::documents::upload,
+        ),
+        get_(
+            "/staff/cases/{id}/documents/{did}",
+            Staff(P::ViewCases),
+            staff::documents::download,
+        ),
+        post_(
+            "/staff/cases/{id}/consents",
+            Staff(P::EditCases),
+            staff::cases::add_consent,
+        ),
+        post_(
+            "/staff/cases/{id}/contacts",
+            Staff(P::EditCases),
+            staff::cases::link_contact,
+        ),
+        get_(
+            "/staff/cases/{id}/break-glass",
+            Staff(P::ViewCases),
+            staff::cases::break_glass_form,
+        ),
+        post_(
+            "/staff/cases/{id}/break-glass",
+            Staff(P::ViewCases),
+            staff::cases::break_glass,
+        ),
+        get_(
+            "/staff/break-glass",
+            Staff(P::ViewAudit),
+            staff::cases::grants,
+        ),
+        get_(
+            "/staff/people/{id}",
+            Staff(P::ViewCases),
+            staff::people::show,
+        ),
+        post_(
+            "/staff/people/{id}",
+            Staff(P::EditCases),
+            staff::people::update,
+        ),
+        post_(
+            "/staff/people/{id}/merge",
+            Staff(P::EditCases),
+            staff::people::merge,
+        ),
         // JSON API.
         get_("/api/openapi.json", Public, api::openapi),
         get_("/api/v1/me", Staff(P::UseStaffApp), api::me),
@@ -216,6 +366,8 @@ pub fn table() -> Vec<Route> {
             Staff(P::ViewInstitutions),
             api::institutions,
         ),
+        get_("/api/v1/cases", Staff(P::ViewCases), api::cases),
+        get_("/api/v1/cases/{id}", Staff(P::ViewCases), api::case),
     ]
 }
 

@@ -39,6 +39,74 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Logging.
     pub log: LogSettings,
+    /// Case management.
+    pub cases: CaseSettings,
+}
+
+/// Case management.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaseSettings {
+    /// Whether closing a case needs a supervisor's approval.
+    pub closure_needs_approval: bool,
+    /// Days without activity after which the home page lists a case as quiet.
+    pub inactive_after_days: u32,
+    /// The largest document a person may upload, in MiB.
+    pub upload_limit_mib: u32,
+    /// How long a break-the-glass grant lasts, in hours.
+    pub break_glass_hours: u32,
+    /// Escalation timers per line (`116000`, `sos`, `portal`).
+    pub escalation: std::collections::BTreeMap<String, EscalationSettings>,
+}
+
+/// The escalation timers of one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct EscalationSettings {
+    /// Hours after opening by which a police report must be recorded.
+    pub police_report_hours: Option<u32>,
+    /// Hours the family may go without contact.
+    pub family_contact_hours: Option<u32>,
+}
+
+impl Default for CaseSettings {
+    fn default() -> Self {
+        let mut escalation = std::collections::BTreeMap::new();
+        escalation.insert(
+            "116000".to_owned(),
+            EscalationSettings {
+                police_report_hours: Some(2),
+                family_contact_hours: Some(24),
+            },
+        );
+        Self {
+            closure_needs_approval: true,
+            inactive_after_days: 14,
+            upload_limit_mib: 20,
+            break_glass_hours: 4,
+            escalation,
+        }
+    }
+}
+
+impl CaseSettings {
+    /// The escalation rules of a line.
+    pub fn rules(&self, line: haven_domain::cases::Line) -> haven_domain::cases::EscalationRules {
+        let e = self
+            .escalation
+            .get(line.code())
+            .copied()
+            .unwrap_or_default();
+        haven_domain::cases::EscalationRules {
+            police_report_hours: e.police_report_hours,
+            family_contact_hours: e.family_contact_hours,
+        }
+    }
+
+    /// The upload limit in bytes.
+    pub fn upload_limit_bytes(&self) -> usize {
+        self.upload_limit_mib as usize * 1024 * 1024
+    }
 }
 
 /// The organisation created at first start.
@@ -124,6 +192,7 @@ impl Default for Settings {
             limits: LimitSettings::default(),
             database: DatabaseSettings::default(),
             log: LogSettings::default(),
+            cases: CaseSettings::default(),
         }
     }
 }
@@ -255,6 +324,34 @@ impl Settings {
         }
         if !(16..=1024 * 1024).contains(&self.limits.body_kib) {
             return Err(bad("limits.body_kib", "must be between 16 and 1048576"));
+        }
+        if !(1..=512).contains(&self.cases.upload_limit_mib) {
+            return Err(bad("cases.upload_limit_mib", "must be between 1 and 512"));
+        }
+        if !(1..=72).contains(&self.cases.break_glass_hours) {
+            return Err(bad("cases.break_glass_hours", "must be between 1 and 72"));
+        }
+        if !(1..=365).contains(&self.cases.inactive_after_days) {
+            return Err(bad(
+                "cases.inactive_after_days",
+                "must be between 1 and 365",
+            ));
+        }
+        for (line, e) in &self.cases.escalation {
+            if haven_domain::cases::Line::from_code(line).is_none() {
+                return Err(bad(
+                    "cases.escalation",
+                    format!("names an unknown line {line:?}: expected sos, 116000 or portal"),
+                ));
+            }
+            for h in [e.police_report_hours, e.family_contact_hours]
+                .into_iter()
+                .flatten()
+            {
+                if !(1..=24 * 30).contains(&h) {
+                    return Err(bad("cases.escalation", "hours must be between 1 and 720"));
+                }
+            }
         }
         if !(1..=3600).contains(&self.limits.request_timeout_seconds) {
             return Err(bad(

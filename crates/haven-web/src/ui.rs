@@ -249,6 +249,7 @@ pub struct LangChoice {
 fn nav(tr: &Tr<'_>, user: &CurrentUser, path: &str) -> Vec<NavItem> {
     let actor = user.actor();
     let mut items = vec![("/staff/", "nav-home", Permission::UseStaffApp)];
+    items.push(("/staff/cases", "nav-cases", Permission::ViewCases));
     items.push((
         "/staff/institutions",
         "nav-institutions",
@@ -256,6 +257,11 @@ fn nav(tr: &Tr<'_>, user: &CurrentUser, path: &str) -> Vec<NavItem> {
     ));
     items.push(("/staff/users", "nav-users", Permission::ManageUsers));
     items.push(("/staff/audit", "nav-audit", Permission::ViewAudit));
+    items.push((
+        "/staff/break-glass",
+        "nav-break-glass",
+        Permission::ViewAudit,
+    ));
     items
         .into_iter()
         .filter(|(_, _, p)| actor.can(*p))

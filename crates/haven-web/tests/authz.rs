@@ -39,6 +39,15 @@ const DIRECTORY: &[Role] = &[
     Role::Lawyer,
 ];
 
+const CASES: &[Role] = &[
+    Role::Admin,
+    Role::Supervisor,
+    Role::Counsellor,
+    Role::CaseWorker,
+    Role::Lawyer,
+];
+const SUPERVISOR: &[Role] = &[Role::Supervisor];
+
 const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/", Who::Public),
     ("GET", "/healthz", Who::Public),
@@ -89,9 +98,63 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/staff/audit", Who::Roles(AUDIT)),
     ("POST", "/staff/audit/verify", Who::Roles(AUDIT)),
     ("GET", "/staff/institutions", Who::Roles(DIRECTORY)),
+    ("GET", "/staff/cases", Who::Roles(CASES)),
+    ("GET", "/staff/cases/new", Who::Roles(CASES)),
+    ("POST", "/staff/cases/new", Who::Roles(CASES)),
+    ("POST", "/staff/cases/from-contact", Who::Roles(CASES)),
+    ("POST", "/staff/cases/link-contact", Who::Roles(CASES)),
+    ("GET", "/staff/cases/{id}", Who::Roles(CASES)),
+    ("POST", "/staff/cases/{id}/details", Who::Roles(CASES)),
+    ("POST", "/staff/cases/{id}/team", Who::Roles(CASES)),
+    ("POST", "/staff/cases/{id}/status", Who::Roles(CASES)),
+    (
+        "POST",
+        "/staff/cases/{id}/closure/approve",
+        Who::Roles(SUPERVISOR),
+    ),
+    (
+        "POST",
+        "/staff/cases/{id}/closure/reject",
+        Who::Roles(SUPERVISOR),
+    ),
+    ("POST", "/staff/cases/{id}/notes", Who::Roles(CASES)),
+    ("POST", "/staff/cases/{id}/people", Who::Roles(CASES)),
+    (
+        "POST",
+        "/staff/cases/{id}/people/{pid}/remove",
+        Who::Roles(CASES),
+    ),
+    ("POST", "/staff/cases/{id}/services", Who::Roles(CASES)),
+    (
+        "POST",
+        "/staff/cases/{id}/services/{sid}",
+        Who::Roles(CASES),
+    ),
+    ("POST", "/staff/cases/{id}/tasks", Who::Roles(CASES)),
+    (
+        "POST",
+        "/staff/cases/{id}/tasks/{tid}/done",
+        Who::Roles(CASES),
+    ),
+    ("POST", "/staff/cases/{id}/documents", Who::Roles(CASES)),
+    (
+        "GET",
+        "/staff/cases/{id}/documents/{did}",
+        Who::Roles(CASES),
+    ),
+    ("POST", "/staff/cases/{id}/consents", Who::Roles(CASES)),
+    ("POST", "/staff/cases/{id}/contacts", Who::Roles(CASES)),
+    ("GET", "/staff/cases/{id}/break-glass", Who::Roles(CASES)),
+    ("POST", "/staff/cases/{id}/break-glass", Who::Roles(CASES)),
+    ("GET", "/staff/break-glass", Who::Roles(AUDIT)),
+    ("GET", "/staff/people/{id}", Who::Roles(CASES)),
+    ("POST", "/staff/people/{id}", Who::Roles(CASES)),
+    ("POST", "/staff/people/{id}/merge", Who::Roles(CASES)),
     ("GET", "/api/v1/me", Who::Roles(ALL)),
     ("POST", "/api/v1/me/language", Who::Roles(ALL)),
     ("GET", "/api/v1/institutions", Who::Roles(DIRECTORY)),
+    ("GET", "/api/v1/cases", Who::Roles(CASES)),
+    ("GET", "/api/v1/cases/{id}", Who::Roles(CASES)),
 ];
 
 fn expected(method: &str, path: &str) -> Who {
@@ -156,6 +219,9 @@ fn url(path: &str, user_id: &str) -> String {
         .replace("{token}", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
         .replace("{id}", user_id)
         .replace("{sid}", "018f0000-0000-7000-8000-000000000000")
+        .replace("{pid}", "018f0000-0000-7000-8000-000000000001")
+        .replace("{tid}", "018f0000-0000-7000-8000-000000000002")
+        .replace("{did}", "018f0000-0000-7000-8000-000000000003")
 }
 
 async fn request(c: &Client, csrf: &str, method: &str, url: &str) -> haven_testkit::Page {

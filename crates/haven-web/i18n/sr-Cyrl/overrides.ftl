@@ -2,3 +2,28 @@
 ## sr-Latn at start-up; add a message here only where the transliteration is wrong.
 
 error-email-invalid = Унесите адресу е-поште, на пример ime@primer.rs.
+
+## Cases: brand names of apps and codes stay in Latin letters.
+app-Facebook = Facebook
+app-Instagram = Instagram
+app-WhatsApp = WhatsApp
+app-Telegram = Telegram
+app-FacebookMessenger = Facebook Messenger
+app-Viber = Viber
+app-SnapChat = Snapchat
+app-Line = Line
+app-4Sale = 4Sale
+app-WeChat = WeChat
+app-QQ = QQ
+app-QZone = QZone
+app-TikTok = TikTok
+app-Twitter = Twitter (X)
+error-currency-invalid = Унесите ознаку валуте, на пример EUR или RSD.
+error-languages-invalid = Унесите двословне ознаке језика, на пример sr, en, de.
+field-mc_countries = Укључене земље (кодови као RS, DE)
+field-citizenship = Држављанство (код као RS)
+field-languages = Језици (кодови као sr, en)
+field-lx_currency = Валута (нпр. EUR, RSD)
+case-document-hint = PDF, слике (PNG, JPEG, GIF, WebP, TIFF) и канцеларијски документи. Тип се чита из садржаја; програми се одбијају. Преузети документи се никада не отварају у прегледачу.
+error-file-not-an-image = Фотографија мора бити слика (PNG, JPEG, GIF, WebP или TIFF).
+error-file-type-refused = Садржај ове датотеке није PDF, слика ни канцеларијски документ.

@@ -2,8 +2,11 @@
 
 pub mod access;
 pub mod audit;
+pub mod cases;
+pub mod documents;
 pub mod home;
 pub mod institutions;
+pub mod people;
 pub mod profile;
 pub mod second_factor;
 pub mod tokens;

@@ -7,13 +7,15 @@
 
 use std::process::ExitCode;
 
+use chrono::TimeDelta;
+use haven_domain::cases::{CaseId, CaseKind};
 use haven_domain::institutions::InstitutionKind;
-use haven_domain::people::{CountryCode, Gender};
+use haven_domain::people::{CountryCode, Gender, PersonId};
 use haven_domain::validate::{DisplayName, EmailAddress};
-use haven_domain::{Language, Role};
+use haven_domain::{Language, Role, UserId};
 use haven_store::institutions::{self, Institution};
-use haven_store::people;
 use haven_store::users::{self, NewUser, UserStatus};
+use haven_store::{cases, people};
 use haven_web::Settings;
 
 /// Options of `haven demo`.
@@ -112,75 +114,80 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<ExitCode, String>
         .map_err(|e| e.to_string())?;
         created.push(email);
     }
-    let ids = state.ids();
-    let mut added = 0usize;
-    for n in 0..args.size as usize * 20 {
-        let city = CITIES[n % CITIES.len()];
-        let round = n / CITIES.len() + 1;
-        let (kind, sr, en) = match n % 4 {
-            0 => (
-                InstitutionKind::SocialWorkCentre,
-                format!("Centar za socijalni rad {city} {round} (demo)"),
-                format!("Centre for Social Work {city} {round} (demo)"),
-            ),
-            1 => (
-                InstitutionKind::Police,
-                format!("Policijska stanica {city} {round} (demo)"),
-                format!("Police station {city} {round} (demo)"),
-            ),
-            2 => (
-                InstitutionKind::School,
-                format!("Osnovna škola {city} {round} (demo)"),
-                format!("Primary school {city} {round} (demo)"),
-            ),
-            _ => (
-                InstitutionKind::PartnerNgo,
-                format!("Udruženje {city} {round} (demo)"),
-                format!("Association {city} {round} (demo)"),
-            ),
-        };
-        let i = Institution {
-            org_id: org,
-            id: ids.uuid(),
-            kind,
-            name_sr_latn: sr,
-            name_sr_cyrl: None,
-            name_en: Some(en),
-            area: Some(city.to_owned()),
-            country: "RS".into(),
-            address: None,
-            phone: None,
-            email: Some(format!("kontakt{n}@{DEMO_DOMAIN}")),
-            website: None,
-            notes: Some("Demo record: not a real institution.".into()),
-        };
-        institutions::insert(&mut tx, &i, false, now)
-            .await
-            .map_err(|e| e.to_string())?;
-        added += 1;
-    }
-    let ring = state.keys.get(org).await.map_err(|e| e.to_string())?;
-    let people = args.size as usize * 10;
-    for n in 0..people {
-        let p = demo_person(&state, n);
-        people::insert(
-            &mut tx,
-            &ring,
-            state.rng.as_ref(),
-            org,
-            &state.settings.org.phone_region,
-            &p,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    }
     tx.commit().await.map_err(|e| e.to_string())?;
+    let staff = users::list(&state.db, org)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|u| u.email.ends_with(DEMO_DOMAIN))
+        .map(|u| (u.roles.clone(), u.id))
+        .collect::<Vec<_>>();
+    let workers: Vec<UserId> = staff
+        .iter()
+        .filter(|(roles, _)| {
+            roles.iter().any(|r| {
+                matches!(
+                    r,
+                    Role::Counsellor | Role::CaseWorker | Role::Lawyer | Role::Supervisor
+                )
+            })
+        })
+        .map(|(_, id)| *id)
+        .collect();
+    let ring = state.keys.get(org).await.map_err(|e| e.to_string())?;
+    let mut added = 0usize;
+    let mut people_added = 0usize;
+    let mut cases_added = 0usize;
+    let units = args.size as usize;
+    // Batches of a few units per transaction, so that a large demo neither holds one huge
+    // transaction nor loses everything to a late failure.
+    for first in (0..units).step_by(BATCH_UNITS) {
+        let last = (first + BATCH_UNITS).min(units);
+        let mut tx = state.db.begin().await.map_err(|e| e.to_string())?;
+        for unit in first..last {
+            for k in 0..20 {
+                institutions::insert(
+                    &mut tx,
+                    &demo_institution(&state, unit * 20 + k),
+                    false,
+                    now,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                added += 1;
+            }
+            let mut persons = Vec::new();
+            for k in 0..10 {
+                let p = demo_person(&state, unit * 10 + k);
+                people::insert(
+                    &mut tx,
+                    &ring,
+                    state.rng.as_ref(),
+                    org,
+                    &state.settings.org.phone_region,
+                    &p,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                persons.push(p.id);
+                people_added += 1;
+            }
+            if !workers.is_empty() {
+                cases_added += demo_cases(&state, &mut tx, &ring, unit, &persons, &workers).await?;
+            }
+        }
+        tx.commit().await.map_err(|e| e.to_string())?;
+        if units > BATCH_UNITS {
+            println!("  {last} of {units} done");
+        }
+    }
     println!(
-        "Added demo data (size {}): {} staff accounts, {} institutions, {} people.",
+        "Added demo data (size {}): {} staff accounts, {} institutions, {} cases, {} people.",
         args.size,
         created.len(),
         added,
-        people
+        cases_added,
+        people_added
     );
     if !created.is_empty() {
         println!();
@@ -198,6 +205,367 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<ExitCode, String>
     }
     state.db.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Units of demo data per transaction.
+const BATCH_UNITS: usize = 20;
+
+/// A clearly fake institution.
+fn demo_institution(state: &haven_web::AppState, n: usize) -> Institution {
+    let city = CITIES[n % CITIES.len()];
+    let round = n / CITIES.len() + 1;
+    let (kind, sr, en) = match n % 4 {
+        0 => (
+            InstitutionKind::SocialWorkCentre,
+            format!("Centar za socijalni rad {city} {round} (demo)"),
+            format!("Centre for Social Work {city} {round} (demo)"),
+        ),
+        1 => (
+            InstitutionKind::Police,
+            format!("Policijska stanica {city} {round} (demo)"),
+            format!("Police station {city} {round} (demo)"),
+        ),
+        2 => (
+            InstitutionKind::School,
+            format!("Osnovna škola {city} {round} (demo)"),
+            format!("Primary school {city} {round} (demo)"),
+        ),
+        _ => (
+            InstitutionKind::PartnerNgo,
+            format!("Udruženje {city} {round} (demo)"),
+            format!("Association {city} {round} (demo)"),
+        ),
+    };
+    Institution {
+        org_id: state.default_org,
+        id: state.ids().uuid(),
+        kind,
+        name_sr_latn: sr,
+        name_sr_cyrl: None,
+        name_en: Some(en),
+        area: Some(city.to_owned()),
+        country: "RS".into(),
+        address: None,
+        phone: None,
+        email: Some(format!("kontakt{n}@{DEMO_DOMAIN}")),
+        website: None,
+        notes: Some("Demo record: not a real institution.".into()),
+    }
+}
+
+/// The kinds of the five cases of each unit: about two in five for missing children, as on a
+/// busy 116 000 line, the rest trafficking and labour exploitation.
+const CASE_KINDS: [CaseKind; 5] = [
+    CaseKind::MissingChild,
+    CaseKind::Trafficking,
+    CaseKind::MissingChild,
+    CaseKind::LabourExploitation,
+    CaseKind::Trafficking,
+];
+
+/// Adds the five cases of one unit, each with two of the unit's people, details of its kind,
+/// services, a task and a timeline; returns how many.
+async fn demo_cases(
+    state: &haven_web::AppState,
+    tx: &mut haven_store::Tx,
+    ring: &haven_crypto::keys::OrgKeyring,
+    unit: usize,
+    persons: &[PersonId],
+    workers: &[UserId],
+) -> Result<usize, String> {
+    use haven_domain::cases::{
+        CaseDetails, CaseStatus, ClosureReason, ControlMethod, ExploitationType, FoundState,
+        IloIndicator, Industry, LabourDetails, MissingCategory, MissingChildDetails, PersonRole,
+        RecruitmentMethod, ReturnedTo, Scope, ServiceKind, ServiceStatus, StatusDecider,
+        TraffickingDetails, TraffickingStatus,
+    };
+    let e = |e: haven_store::StoreError| e.to_string();
+    let org = state.default_org;
+    let rng = state.rng.as_ref();
+    let now = state.now();
+    let mut added = 0;
+    for (k, kind) in CASE_KINDS.iter().enumerate() {
+        let n = unit * 5 + k;
+        let lead = workers[n % workers.len()];
+        // Opened over the last year; every fifth case is recent, every third closed.
+        let opened = now
+            - TimeDelta::hours(if n.is_multiple_of(5) {
+                1 + (n % 20) as i64
+            } else {
+                24 * (1 + (n % 360) as i64)
+            });
+        let closed = n.is_multiple_of(3) && !n.is_multiple_of(5);
+        let city = CITIES[n % CITIES.len()];
+        let (details, summary, roles) = match kind {
+            CaseKind::MissingChild => {
+                let category = MissingCategory::ALL[[0, 0, 1, 1, 0, 2, 3, 4][n % 8]];
+                let last_seen = opened - TimeDelta::hours(3 + (n % 30) as i64);
+                let reported = (!n.is_multiple_of(4)).then(|| opened + TimeDelta::minutes(40));
+                (
+                    CaseDetails::MissingChild(MissingChildDetails {
+                        category: Some(category),
+                        scope: Some(if n.is_multiple_of(3) {
+                            Scope::International
+                        } else {
+                            Scope::National
+                        }),
+                        last_seen_at: Some(last_seen),
+                        last_seen_place: format!("{city}, kod autobuske stanice (demo)"),
+                        description: "Demo: plava jakna, ranac (demo)".into(),
+                        police_station: reported
+                            .map(|_| format!("PS {city} (demo)"))
+                            .unwrap_or_default(),
+                        police_reported_at: reported,
+                        police_report_number: reported
+                            .map(|_| format!("{n}/26 (demo)"))
+                            .unwrap_or_default(),
+                        schengen_alert: n.is_multiple_of(3),
+                        countries: if n.is_multiple_of(3) {
+                            vec![
+                                CountryCode::parse("c", "RS").map_err(|_| "country")?,
+                                CountryCode::parse("c", ["DE", "AT", "HU", "BA"][n % 4])
+                                    .map_err(|_| "country")?,
+                            ]
+                        } else {
+                            Vec::new()
+                        },
+                        found_at: closed
+                            .then(|| (opened + TimeDelta::hours(6 + (n % 200) as i64)).min(now)),
+                        found_state: closed.then_some(FoundState::SafeAndWell),
+                        returned_to: closed.then_some(ReturnedTo::ParentWithCustody),
+                        ..MissingChildDetails::default()
+                    }),
+                    "Demo: roditelj prijavio da dete nije došlo kući (demo).",
+                    [PersonRole::MissingChild, PersonRole::Parent],
+                )
+            }
+            CaseKind::Trafficking => (
+                CaseDetails::Trafficking(TraffickingDetails {
+                    status: Some(if n.is_multiple_of(4) {
+                        TraffickingStatus::ActualVictimOfTrafficking
+                    } else {
+                        TraffickingStatus::PossibleVictimOfTrafficking
+                    }),
+                    decided_by: Some(if n.is_multiple_of(4) {
+                        StatusDecider::NonPoliceGovernmentalOrganization
+                    } else {
+                        StatusDecider::Ngo
+                    }),
+                    exploitation: vec![if n.is_multiple_of(2) {
+                        ExploitationType::SexualExploitation
+                    } else {
+                        ExploitationType::ForcedLabour
+                    }],
+                    industry: (n % 2 == 1).then_some(Industry::I),
+                    control: vec![
+                        ControlMethod::WithholdsDocuments,
+                        ControlMethod::DebtBondage,
+                    ],
+                    recruitment: vec![RecruitmentMethod::ThroughOnlineSocialNetworks],
+                    age_when_trafficked: Some(16 + (n % 10) as u8),
+                    ..TraffickingDetails::default()
+                }),
+                "Demo: ponuda posla preko društvene mreže, oduzet pasoš (demo).",
+                [PersonRole::Beneficiary, PersonRole::SuspectedPerpetrator],
+            ),
+            CaseKind::LabourExploitation => (
+                CaseDetails::LabourExploitation(LabourDetails {
+                    employer: format!("Firma {n} d.o.o. (demo)"),
+                    agency: format!("Agencija {city} (demo)"),
+                    country: Some(
+                        CountryCode::parse("c", ["SK", "DE", "HR", "SI"][n % 4])
+                            .map_err(|_| "country")?,
+                    ),
+                    sector: Some([Industry::F, Industry::C, Industry::A][n % 3]),
+                    indicators: vec![
+                        IloIndicator::WithholdingOfWages,
+                        IloIndicator::RetentionOfIdentityDocuments,
+                    ],
+                    wages_owed_minor: Some(100_000 + (n as i64 % 50) * 10_000),
+                    currency: "EUR".into(),
+                    documents_retained: n.is_multiple_of(2),
+                    workers_affected: Some(1 + (n % 6) as i32),
+                }),
+                "Demo: radnici bez ugovora, plata nije isplaćena (demo).",
+                [PersonRole::Beneficiary, PersonRole::Employer],
+            ),
+        };
+        let id: CaseId = state.ids().id();
+        cases::create(
+            tx,
+            ring,
+            rng,
+            org,
+            &cases::NewCase {
+                id,
+                kind: *kind,
+                line: kind.default_line(),
+                restricted: n.is_multiple_of(7),
+                lead,
+                summary: summary.into(),
+                details,
+                opened_by: lead,
+                now: opened,
+                year: cases::register_year(opened, &state.settings.org.time_zone),
+            },
+        )
+        .await
+        .map_err(e)?;
+        let event = |kind: &'static str, data: serde_json::Value, body: &str| {
+            let mut ev = cases::NewEvent::new(kind, Some(lead));
+            ev.data = data;
+            ev.body = body.to_owned();
+            ev
+        };
+        let mut at = opened;
+        cases::add_event(
+            tx,
+            ring,
+            rng,
+            org,
+            id,
+            state.ids().id(),
+            &event("created", serde_json::json!({ "kind": kind.code() }), ""),
+            at,
+        )
+        .await
+        .map_err(e)?;
+        for (p, role) in persons[k * 2..k * 2 + 2].iter().zip(roles) {
+            at += TimeDelta::minutes(5);
+            cases::add_person(tx, org, id, *p, role, &[], Some(lead), at)
+                .await
+                .map_err(e)?;
+            let mut ev = event(
+                "person_added",
+                serde_json::json!({ "role": role.code() }),
+                "",
+            );
+            ev.ref_id = Some(p.0);
+            cases::add_event(tx, ring, rng, org, id, state.ids().id(), &ev, at)
+                .await
+                .map_err(e)?;
+        }
+        at += TimeDelta::minutes(30);
+        cases::add_event(
+            tx,
+            ring,
+            rng,
+            org,
+            id,
+            state.ids().id(),
+            &event(
+                "note",
+                serde_json::json!({}),
+                "Demo beleška: razgovor sa korisnikom (demo).",
+            ),
+            at,
+        )
+        .await
+        .map_err(e)?;
+        let service_kind = [
+            ServiceKind::Psychological,
+            ServiceKind::LegalAid,
+            ServiceKind::SafeReturn,
+            ServiceKind::School,
+        ][n % 4];
+        let delivered = closed || n.is_multiple_of(2);
+        cases::save_service(
+            tx,
+            ring,
+            rng,
+            org,
+            &cases::Service {
+                id: state.ids().id(),
+                case_id: id,
+                person_id: Some(persons[k * 2]),
+                kind: service_kind,
+                status: if delivered {
+                    ServiceStatus::Delivered
+                } else {
+                    ServiceStatus::InProgress
+                },
+                provider_institution: None,
+                provider_user: Some(lead),
+                planned_on: Some(opened.date_naive()),
+                started_on: Some(opened.date_naive()),
+                ended_on: delivered
+                    .then(|| (opened + TimeDelta::days(20)).date_naive())
+                    .filter(|d| *d <= now.date_naive()),
+                cost_minor: (n.is_multiple_of(3)).then_some(2_500_000),
+                currency: (n.is_multiple_of(3)).then(|| "RSD".to_owned()),
+                funding_source: "Demo projekat (demo)".into(),
+                outcome: "Demo ishod (demo)".into(),
+            },
+            Some(lead),
+            at,
+        )
+        .await
+        .map_err(e)?;
+        cases::add_event(
+            tx,
+            ring,
+            rng,
+            org,
+            id,
+            state.ids().id(),
+            &event(
+                "service_added",
+                serde_json::json!({ "service": service_kind.code(), "status": "in_progress" }),
+                "",
+            ),
+            at,
+        )
+        .await
+        .map_err(e)?;
+        if !closed {
+            cases::add_task(
+                tx,
+                ring,
+                rng,
+                org,
+                &cases::Task {
+                    id: state.ids().id(),
+                    case_id: id,
+                    title: "Demo: pozvati korisnika (demo)".into(),
+                    due_at: Some(now + TimeDelta::hours((n % 72) as i64 - 12)),
+                    assignee: Some(lead),
+                    done_at: None,
+                },
+                Some(lead),
+                at,
+            )
+            .await
+            .map_err(e)?;
+        } else {
+            let reason = if *kind == CaseKind::MissingChild {
+                ClosureReason::ChildFound
+            } else {
+                ClosureReason::Resolved
+            };
+            let closed_at = (at + TimeDelta::days(30)).min(now);
+            cases::set_status(tx, org, id, CaseStatus::Closed, Some(reason), closed_at)
+                .await
+                .map_err(e)?;
+            cases::add_event(
+                tx,
+                ring,
+                rng,
+                org,
+                id,
+                state.ids().id(),
+                &event(
+                    "status_changed",
+                    serde_json::json!({ "to": "Closed", "reason": reason.code() }),
+                    "",
+                ),
+                closed_at,
+            )
+            .await
+            .map_err(e)?;
+        }
+        added += 1;
+    }
+    Ok(added)
 }
 
 const GIVEN: &[(&str, Gender)] = &[
@@ -228,7 +596,12 @@ const FAMILY: &[&str] = &[
 fn demo_person(state: &haven_web::AppState, n: usize) -> people::NewPerson {
     let (given, gender) = GIVEN[n % GIVEN.len()];
     let family = FAMILY[(n / GIVEN.len()) % FAMILY.len()];
-    let year = 1980 + (n % 30) as i32;
+    // The first person of each missing-child case (see `demo_cases`) is a child.
+    let year = if matches!(n % 10, 0 | 4) {
+        2009 + (n % 8) as i32
+    } else {
+        1975 + (n % 30) as i32
+    };
     people::NewPerson {
         id: state.ids().id(),
         name: format!("{given} {family} (demo)"),
