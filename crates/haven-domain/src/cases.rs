@@ -125,6 +125,9 @@ macro_rules! taxonomy {
     };
 }
 
+/// The macro for other modules' taxonomies (court proceedings).
+pub(crate) use taxonomy;
+
 taxonomy! {
     /// The kinds of case.
     CaseKind, "case-kind", [

@@ -30,11 +30,17 @@ pub enum Permission {
     EditCases,
     /// Approve the closure of cases.
     ApproveClosure,
+    /// Open court proceedings (each still decided by [`proceeding_access`]).
+    ViewProceedings,
+    /// Record proceedings, defendants, charges, events, claims, awards and payments.
+    EditProceedings,
+    /// See the advocacy figures computed from the proceedings (aggregate, no names).
+    ViewCourtFigures,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 11] = [
         Permission::UseStaffApp,
         Permission::ManageUsers,
         Permission::ViewAudit,
@@ -43,6 +49,9 @@ impl Permission {
         Permission::ViewCases,
         Permission::EditCases,
         Permission::ApproveClosure,
+        Permission::ViewProceedings,
+        Permission::EditProceedings,
+        Permission::ViewCourtFigures,
     ];
 
     /// The stable code (stored in API token scopes, shown to scripts).
@@ -56,6 +65,9 @@ impl Permission {
             Permission::ViewCases => "view_cases",
             Permission::EditCases => "edit_cases",
             Permission::ApproveClosure => "approve_closure",
+            Permission::ViewProceedings => "view_proceedings",
+            Permission::EditProceedings => "edit_proceedings",
+            Permission::ViewCourtFigures => "view_court_figures",
         }
     }
 
@@ -77,6 +89,9 @@ pub fn grants(role: Role, permission: Permission) -> bool {
         P::ManageInstitutions => matches!(role, R::Admin | R::Supervisor),
         P::ViewCases | P::EditCases => works_with_cases(role),
         P::ApproveClosure => matches!(role, R::Supervisor),
+        P::ViewProceedings => works_with_cases(role),
+        P::EditProceedings => matches!(role, R::Admin | R::Supervisor | R::Lawyer),
+        P::ViewCourtFigures => matches!(role, R::Admin | R::Supervisor | R::Lawyer | R::Analyst),
     }
 }
 
@@ -235,6 +250,24 @@ pub fn person_access(actor: &Actor, org: OrgId, cases: &[(CaseFacts, bool)]) -> 
     best
 }
 
+/// Who may open a court proceeding: anyone who may open one of its linked cases (the most open
+/// answer wins, as for people). A proceeding linked to no case holds no victim's record, but its
+/// defendants are still identified people: only those who record proceedings (lawyers,
+/// supervisors, administrators) open it.
+pub fn proceeding_access(actor: &Actor, org: OrgId, cases: &[(CaseFacts, bool)]) -> CaseAccess {
+    if !actor.same_org(org) || !actor.can(Permission::ViewProceedings) {
+        return CaseAccess::Deny;
+    }
+    if cases.is_empty() {
+        return if actor.can(Permission::EditProceedings) {
+            CaseAccess::Allow
+        } else {
+            CaseAccess::Deny
+        };
+    }
+    person_access(actor, org, cases)
+}
+
 impl CaseAccess {
     /// Whether the record may be opened now.
     pub fn allowed(self) -> bool {
@@ -352,6 +385,36 @@ mod case_tests {
             );
             assert_eq!(grants(role, Permission::ViewCases), works_with_cases(role));
         }
+    }
+
+    #[test]
+    fn proceedings_follow_their_cases() {
+        let org = OrgId(Uuid::nil());
+        let restricted = case(true, &[7]);
+        let lawyer = actor(9, &[Role::Lawyer]);
+        let counsellor = actor(9, &[Role::Counsellor]);
+        assert_eq!(proceeding_access(&lawyer, org, &[]), CaseAccess::Allow);
+        assert_eq!(proceeding_access(&counsellor, org, &[]), CaseAccess::Deny);
+        assert_eq!(
+            proceeding_access(&counsellor, org, &[(case(false, &[]), false)]),
+            CaseAccess::Allow
+        );
+        assert_eq!(
+            proceeding_access(&lawyer, org, &[(restricted.clone(), false)]),
+            CaseAccess::BreakGlassRequired
+        );
+        assert_eq!(
+            proceeding_access(&actor(7, &[Role::Lawyer]), org, &[(restricted, false)]),
+            CaseAccess::Allow
+        );
+        assert_eq!(
+            proceeding_access(&actor(9, &[Role::Analyst]), org, &[]),
+            CaseAccess::Deny
+        );
+        assert_eq!(
+            proceeding_access(&lawyer, OrgId(Uuid::from_u128(5)), &[]),
+            CaseAccess::Deny
+        );
     }
 
     #[test]

@@ -43,6 +43,10 @@ pub const TABLES: &[EncryptedTable] = &[
         table: "users",
         columns: &["totp_secret"],
     },
+    crate::court::ENCRYPTED[0],
+    crate::court::ENCRYPTED[1],
+    crate::court::ENCRYPTED[2],
+    crate::court::ENCRYPTED[3],
 ];
 
 /// What a scan of one column found.

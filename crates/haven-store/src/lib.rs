@@ -15,6 +15,7 @@ pub mod api_tokens;
 pub mod audit;
 pub mod cases;
 pub mod counters;
+pub mod court;
 pub mod db;
 pub mod documents;
 pub mod encrypted;
