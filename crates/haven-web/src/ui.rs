@@ -262,6 +262,16 @@ fn nav(tr: &Tr<'_>, user: &CurrentUser, path: &str) -> Vec<NavItem> {
         "nav-break-glass",
         Permission::ViewAudit,
     ));
+    items.push((
+        "/staff/proceedings",
+        "nav-proceedings",
+        Permission::ViewProceedings,
+    ));
+    items.push((
+        "/staff/court/figures",
+        "nav-court-figures",
+        Permission::ViewCourtFigures,
+    ));
     items
         .into_iter()
         .filter(|(_, _, p)| actor.can(*p))

@@ -47,6 +47,8 @@ const CASES: &[Role] = &[
     Role::Lawyer,
 ];
 const SUPERVISOR: &[Role] = &[Role::Supervisor];
+const LEGAL: &[Role] = &[Role::Admin, Role::Supervisor, Role::Lawyer];
+const FIGURES: &[Role] = &[Role::Admin, Role::Supervisor, Role::Lawyer, Role::Analyst];
 
 const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/", Who::Public),
@@ -155,6 +157,41 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/institutions", Who::Roles(DIRECTORY)),
     ("GET", "/api/v1/cases", Who::Roles(CASES)),
     ("GET", "/api/v1/cases/{id}", Who::Roles(CASES)),
+    ("GET", "/staff/proceedings", Who::Roles(CASES)),
+    ("GET", "/staff/proceedings/new", Who::Roles(LEGAL)),
+    ("POST", "/staff/proceedings/new", Who::Roles(LEGAL)),
+    ("GET", "/staff/proceedings/{id}", Who::Roles(CASES)),
+    ("POST", "/staff/proceedings/{id}/numbers", Who::Roles(LEGAL)),
+    ("POST", "/staff/proceedings/{id}/cases", Who::Roles(LEGAL)),
+    (
+        "POST",
+        "/staff/proceedings/{id}/defendants",
+        Who::Roles(LEGAL),
+    ),
+    ("POST", "/staff/proceedings/{id}/charges", Who::Roles(LEGAL)),
+    ("POST", "/staff/proceedings/{id}/events", Who::Roles(LEGAL)),
+    ("POST", "/staff/proceedings/{id}/claims", Who::Roles(LEGAL)),
+    (
+        "POST",
+        "/staff/proceedings/{id}/claims/decision",
+        Who::Roles(LEGAL),
+    ),
+    ("POST", "/staff/proceedings/{id}/awards", Who::Roles(LEGAL)),
+    (
+        "POST",
+        "/staff/proceedings/{id}/payments",
+        Who::Roles(LEGAL),
+    ),
+    (
+        "POST",
+        "/staff/proceedings/{id}/enforcement",
+        Who::Roles(LEGAL),
+    ),
+    ("POST", "/staff/proceedings/{id}/fund", Who::Roles(LEGAL)),
+    ("POST", "/staff/court/offences", Who::Roles(LEGAL)),
+    ("GET", "/staff/court/figures", Who::Roles(FIGURES)),
+    ("GET", "/staff/court/figures.csv", Who::Roles(FIGURES)),
+    ("GET", "/staff/court/figures/proceedings", Who::Roles(CASES)),
 ];
 
 fn expected(method: &str, path: &str) -> Who {

@@ -292,6 +292,135 @@ async fn case_work(app: &TestApp) {
     assert!(c.get("/staff/").await.contains("/staff/cases/"));
 }
 
+/// What a lawyer writes into a court proceeding: a defendant's name, court numbers, the judge, a
+/// note on a hearing, an enforcement note. Every one must be sealed.
+const COURT_SECRETS: [&str; 5] = [
+    "Bogoljub Kvrgavčević-Mrmoljac",
+    "KTR-Bradavičevo-5512/25",
+    "Radmila Zvrčkovićka",
+    "Svedokinja Tijanka drhtala iza paravana",
+    "Izvršiteljka Đurđica Mrmoljevka",
+];
+
+/// The needles of [`COURT_SECRETS`].
+fn court_needles() -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for v in COURT_SECRETS {
+        values.push(v.to_owned());
+        values.extend(
+            v.split(|c: char| c.is_whitespace() || c == '-' || c == '/')
+                .filter(|w| w.chars().count() >= 7)
+                .map(str::to_owned),
+        );
+    }
+    let mut out: Vec<String> = values.iter().flat_map(|v| spellings(v)).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Records everything of [`COURT_SECRETS`] through the proceeding pages, and reads it back.
+async fn court_work(app: &TestApp) {
+    let (c, _) = app.signed_in(&[Role::Lawyer]).await;
+    let court = haven_store::institutions::search(
+        &app.state.db,
+        app.state.default_org,
+        Some(haven_domain::institutions::InstitutionKind::Court),
+        "",
+    )
+    .await
+    .unwrap()[0]
+        .id
+        .to_string();
+    let res = c
+        .submit(
+            "/staff/proceedings/new",
+            "/staff/proceedings/new",
+            &[
+                ("kind", "criminal"),
+                ("court", &court),
+                ("court_number", COURT_SECRETS[1]),
+                ("judge", COURT_SECRETS[2]),
+                ("opened_on", "2025-01-10"),
+                ("org_role", "legal_representative"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let p = res.location();
+    let post = |action: &'static str, fields: Vec<(&'static str, String)>| {
+        let c = c.clone();
+        let p = p.clone();
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let res = c.submit(&p, &format!("{p}/{action}"), &fields).await;
+            assert_eq!(res.status, StatusCode::SEE_OTHER, "{action}: {}", res.text);
+        }
+    };
+    post(
+        "defendants",
+        vec![
+            ("defendant_name", COURT_SECRETS[0].into()),
+            ("defendant_offence", "388-1".into()),
+            ("defendant_stage", "indictment".into()),
+            ("defendant_charged_on", "2025-01-10".into()),
+        ],
+    )
+    .await;
+    post(
+        "events",
+        vec![
+            ("event_kind", "hearing".into()),
+            ("event_on", "2025-02-10".into()),
+            ("event_held", "on".into()),
+            ("event_victim_testified", "on".into()),
+            ("event_measures", "video_link".into()),
+            ("event_note", COURT_SECRETS[3].into()),
+        ],
+    )
+    .await;
+    post(
+        "awards",
+        vec![
+            ("award_source", "criminal_trial".into()),
+            ("award_on", "2025-03-01".into()),
+            ("award_amount", "1000".into()),
+        ],
+    )
+    .await;
+    let page = c.get(&p).await;
+    let award = page
+        .text
+        .split("<select id=\"step_award\"")
+        .nth(1)
+        .unwrap()
+        .split("<option value=\"")
+        .nth(2)
+        .unwrap()[..36]
+        .to_owned();
+    post(
+        "enforcement",
+        vec![
+            ("step_award", award),
+            ("step_kind", "filed".into()),
+            ("step_on", "2025-04-01".into()),
+            ("step_note", COURT_SECRETS[4].into()),
+        ],
+    )
+    .await;
+    let page = c.get(&p).await;
+    for s in COURT_SECRETS {
+        assert!(page.contains(s), "{s} is shown to the lawyer");
+    }
+    // Lists and figures name nobody.
+    assert!(!c.get("/staff/proceedings").await.contains(COURT_SECRETS[0]));
+    assert!(
+        !c.get("/staff/court/figures")
+            .await
+            .contains(COURT_SECRETS[0])
+    );
+}
+
 /// A value's spellings: as given, in both scripts, in lower and upper case, with diacritics
 /// folded (with and without spaces).
 fn spellings(value: &str) -> Vec<String> {
@@ -446,6 +575,7 @@ conformance!(async fn no_identity_is_readable_at_rest_or_in_the_logs(backend) {
     let logs = captured_logs();
     let mut needles = needles();
     needles.extend(case_needles());
+    needles.extend(court_needles());
     // The scanner finds a value in each encoding it claims to search.
     for enc in encodings("Радивојевић") {
         let mut blob = vec![0u8; 100];
@@ -494,6 +624,8 @@ conformance!(async fn no_identity_is_readable_at_rest_or_in_the_logs(backend) {
     tracing::error!(error = %err, debug = ?err, "could not open a person");
     // Case work through the pages: narratives, notes, documents, a person, a reason.
     case_work(&app).await;
+    // Court work through the pages: a defendant, numbers, the judge, notes.
+    court_work(&app).await;
     // Staff look at the audit log and verify it.
     let (supervisor, _) = app.signed_in(&[Role::Supervisor]).await;
     assert_eq!(supervisor.get("/staff/audit").await.status, StatusCode::OK);

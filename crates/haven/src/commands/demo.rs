@@ -138,6 +138,8 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<ExitCode, String>
     let mut added = 0usize;
     let mut people_added = 0usize;
     let mut cases_added = 0usize;
+    let mut proceedings_added = 0usize;
+    let courts = demo_courts(&state).await?;
     let units = args.size as usize;
     // Batches of a few units per transaction, so that a large demo neither holds one huge
     // transaction nor loses everything to a late failure.
@@ -173,7 +175,19 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<ExitCode, String>
                 people_added += 1;
             }
             if !workers.is_empty() {
-                cases_added += demo_cases(&state, &mut tx, &ring, unit, &persons, &workers).await?;
+                let mut trafficking = Vec::new();
+                cases_added += demo_cases(
+                    &state,
+                    &mut tx,
+                    &ring,
+                    unit,
+                    &persons,
+                    &workers,
+                    &mut trafficking,
+                )
+                .await?;
+                proceedings_added +=
+                    demo_proceedings(&state, &mut tx, &ring, &courts, &trafficking).await?;
             }
         }
         tx.commit().await.map_err(|e| e.to_string())?;
@@ -182,12 +196,13 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<ExitCode, String>
         }
     }
     println!(
-        "Added demo data (size {}): {} staff accounts, {} institutions, {} cases, {} people.",
+        "Added demo data (size {}): {} staff accounts, {} institutions, {} cases, {} people, {} court proceedings.",
         args.size,
         created.len(),
         added,
         cases_added,
-        people_added
+        people_added,
+        proceedings_added
     );
     if !created.is_empty() {
         println!();
@@ -272,6 +287,7 @@ async fn demo_cases(
     unit: usize,
     persons: &[PersonId],
     workers: &[UserId],
+    trafficking: &mut Vec<DemoTrafficking>,
 ) -> Result<usize, String> {
     use haven_domain::cases::{
         CaseDetails, CaseStatus, ClosureReason, ControlMethod, ExploitationType, FoundState,
@@ -411,6 +427,14 @@ async fn demo_cases(
         )
         .await
         .map_err(e)?;
+        if *kind == CaseKind::Trafficking {
+            trafficking.push(DemoTrafficking {
+                case: id,
+                perpetrator: persons[k * 2 + 1],
+                opened,
+                lead,
+            });
+        }
         let event = |kind: &'static str, data: serde_json::Value, body: &str| {
             let mut ev = cases::NewEvent::new(kind, Some(lead));
             ev.data = data;
@@ -640,4 +664,370 @@ fn demo_password(state: &haven_web::AppState) -> String {
         .map(|b| WORDS[*b as usize % WORDS.len()])
         .collect();
     format!("{}-{}", words.join("-"), 10 + bytes[4] % 90)
+}
+
+/// A trafficking case of a unit, for the proceedings that follow it.
+struct DemoTrafficking {
+    case: CaseId,
+    perpetrator: PersonId,
+    opened: chrono::DateTime<chrono::Utc>,
+    lead: UserId,
+}
+
+/// The seeded courts and prosecutor's office the demo proceedings use: a higher court (criminal),
+/// a basic court (civil suits), a higher prosecutor's office.
+struct DemoCourts {
+    higher: uuid::Uuid,
+    basic: uuid::Uuid,
+    prosecutor: Option<uuid::Uuid>,
+}
+
+async fn demo_courts(state: &haven_web::AppState) -> Result<Option<DemoCourts>, String> {
+    let org = state.default_org;
+    let find = |kind, name: &'static str| async move {
+        let all = institutions::search(&state.db, org, Some(kind), "")
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>(
+            all.iter()
+                .find(|i| i.name_sr_latn.starts_with(name))
+                .or(all.first())
+                .map(|i| i.id),
+        )
+    };
+    let higher = find(InstitutionKind::Court, "Viši sud").await?;
+    let basic = find(InstitutionKind::Court, "Prvi osnovni sud").await?;
+    let prosecutor = find(InstitutionKind::Prosecutor, "Više javno").await?;
+    Ok(higher.zip(basic).map(|(higher, basic)| DemoCourts {
+        higher,
+        basic,
+        prosecutor,
+    }))
+}
+
+/// A criminal proceeding for each trafficking case old enough, against the case's suspected
+/// perpetrator, with distributions close to what the organisation reports: about two in five
+/// trafficking charges re-qualified into mediation in prostitution at indictment, close to half
+/// of the ended proceedings closed by plea agreements with sentences under the statutory minimum,
+/// most property claims referred to civil suits, few awards and fewer payments. Returns how many
+/// proceedings (civil suits included).
+async fn demo_proceedings(
+    state: &haven_web::AppState,
+    tx: &mut haven_store::Tx,
+    ring: &haven_crypto::keys::OrgKeyring,
+    courts: &Option<DemoCourts>,
+    trafficking: &[DemoTrafficking],
+) -> Result<usize, String> {
+    use haven_domain::court::{
+        AwardSource, ClaimDecision, CourtEventKind, DefendantId, OrgRole, ProceedingId,
+        ProceedingKind, SentenceType, Stage, VerdictOutcome,
+    };
+    use haven_store::court as store;
+    let Some(courts) = courts else {
+        return Ok(0);
+    };
+    let e = |e: haven_store::StoreError| e.to_string();
+    let org = state.default_org;
+    let rng = state.rng.as_ref();
+    let now = state.now();
+    let today = now.date_naive();
+    let mut added = 0;
+    for t in trafficking {
+        let n = (t.case.0.as_u128() >> 80) as usize ^ t.case.0.as_u128() as usize;
+        // Proceedings start some weeks after the case; recent cases have none yet.
+        let opened = (t.opened + TimeDelta::days(20 + (n % 40) as i64)).date_naive();
+        if opened >= today {
+            continue;
+        }
+        let id: ProceedingId = state.ids().id();
+        store::create(
+            tx,
+            ring,
+            rng,
+            org,
+            state.ids().uuid(),
+            &store::NewProceeding {
+                id,
+                kind: ProceedingKind::Criminal,
+                court: courts.higher,
+                prosecutor: courts.prosecutor,
+                judge: format!("Sudija {} (demo)", WORDS[n % WORDS.len()]),
+                org_role: [
+                    OrgRole::LegalRepresentative,
+                    OrgRole::LegalRepresentative,
+                    OrgRole::SupportPerson,
+                    OrgRole::Observer,
+                ][n % 4],
+                lawyer: Some(t.lead),
+                parent: None,
+                opened_on: opened,
+                number: format!("KTI {}/{} (demo)", 1 + n % 300, opened.format("%y")),
+                by: t.lead,
+                now,
+            },
+        )
+        .await
+        .map_err(e)?;
+        store::link_case(tx, org, id, t.case, t.lead, now)
+            .await
+            .map_err(e)?;
+        added += 1;
+        let defendant: DefendantId = state.ids().id();
+        store::add_defendant(tx, org, id, defendant, t.perpetrator, t.lead, now)
+            .await
+            .map_err(e)?;
+        let original = if n.is_multiple_of(5) {
+            "388-3"
+        } else {
+            "388-1"
+        };
+        let charge = |offence: &str, stage: Stage, on: chrono::NaiveDate| store::Charge {
+            id: state.ids().id(),
+            defendant,
+            offence: offence.to_owned(),
+            stage,
+            on,
+        };
+        let first = charge(original, Stage::Investigation, opened);
+        store::add_charge(tx, org, id, &first, t.lead, now)
+            .await
+            .map_err(e)?;
+        // The indictment, some months later; two in five re-qualified.
+        let indicted = opened + TimeDelta::days(90 + (n % 60) as i64);
+        if indicted >= today {
+            continue;
+        }
+        let requalified = matches!(n % 5, 1 | 3);
+        let current = if requalified { "184-1" } else { original };
+        let second = charge(current, Stage::Indictment, indicted);
+        store::add_charge(tx, org, id, &second, t.lead, now)
+            .await
+            .map_err(e)?;
+        let event = |kind, on, note: &str| store::CourtEvent {
+            id: state.ids().id(),
+            kind,
+            on,
+            defendant: None,
+            held: None,
+            postponement: None,
+            victim_testified: None,
+            measures: Vec::new(),
+            outcome: None,
+            sentence: None,
+            months: None,
+            suspended: false,
+            fine: None,
+            currency: None,
+            claim_invited: None,
+            appeal_by: None,
+            deadline: None,
+            note: note.to_owned(),
+        };
+        let hearing_on = indicted + TimeDelta::days(45);
+        if hearing_on < today {
+            let mut h = event(CourtEventKind::Hearing, hearing_on, "Demo ročište (demo)");
+            h.held = Some(!n.is_multiple_of(3));
+            h.postponement = n
+                .is_multiple_of(3)
+                .then_some(haven_domain::court::PostponementReason::DefendantAbsent);
+            h.victim_testified = Some(!n.is_multiple_of(3));
+            if !n.is_multiple_of(3) {
+                h.measures = vec![haven_domain::court::ProtectiveMeasure::VideoLink];
+            }
+            store::add_event(tx, ring, rng, org, id, &h, t.lead, now)
+                .await
+                .map_err(e)?;
+        }
+        // A property claim in three of five proceedings.
+        let claim = (n % 5 < 3).then(|| store::Claim {
+            id: state.ids().id(),
+            person: None,
+            filed_on: indicted + TimeDelta::days(10),
+            amount: 100_000_000 + (n % 20) as i64 * 10_000_000,
+            currency: "RSD".into(),
+            decision: None,
+            decided_on: None,
+            civil: None,
+        });
+        if let Some(c) = &claim
+            && c.filed_on < today
+        {
+            store::add_claim(tx, org, id, c, t.lead, now)
+                .await
+                .map_err(e)?;
+        }
+        // The end: a plea agreement in close to half, else a verdict.
+        let ended_on = indicted + TimeDelta::days(120 + (n % 200) as i64);
+        if ended_on >= today {
+            continue;
+        }
+        let plea = n % 9 < 4;
+        let min = if current == "184-1" {
+            6
+        } else if current == "388-3" {
+            60
+        } else {
+            36
+        };
+        let mut end = event(
+            if plea {
+                CourtEventKind::PleaAgreement
+            } else {
+                CourtEventKind::Verdict
+            },
+            ended_on,
+            "",
+        );
+        end.defendant = Some(defendant);
+        let acquitted = !plea && n.is_multiple_of(4);
+        if plea {
+            end.sentence = Some(SentenceType::Prison);
+            end.months = Some((min - 6 + (n % 7) as i64 * 2).max(3));
+            end.suspended = n.is_multiple_of(6);
+            end.claim_invited = Some(n.is_multiple_of(3));
+        } else if acquitted {
+            end.outcome = Some(VerdictOutcome::Acquitted);
+        } else {
+            end.outcome = Some(VerdictOutcome::Guilty);
+            end.sentence = Some(SentenceType::Prison);
+            end.months = Some(min + (n % 5) as i64 * 6);
+        }
+        store::add_event(tx, ring, rng, org, id, &end, t.lead, now)
+            .await
+            .map_err(e)?;
+        let final_on = if plea {
+            ended_on
+        } else {
+            ended_on + TimeDelta::days(150 + (n % 120) as i64)
+        };
+        if !plea && final_on < today {
+            store::add_event(
+                tx,
+                ring,
+                rng,
+                org,
+                id,
+                &event(CourtEventKind::FinalJudgment, final_on, ""),
+                t.lead,
+                now,
+            )
+            .await
+            .map_err(e)?;
+        }
+        // The claim: rarely decided in the trial, mostly referred to a civil suit.
+        let Some(c) = claim.filter(|c| c.filed_on < today) else {
+            continue;
+        };
+        let decision = match n % 7 {
+            0 => ClaimDecision::Awarded,
+            1 => ClaimDecision::Rejected,
+            _ => ClaimDecision::ReferredToCivil,
+        };
+        let decision = if acquitted {
+            ClaimDecision::ReferredToCivil
+        } else {
+            decision
+        };
+        let civil_on = ended_on + TimeDelta::days(60);
+        let civil = (decision == ClaimDecision::ReferredToCivil && n % 3 == 0 && civil_on < today)
+            .then(|| state.ids().id::<ProceedingId>());
+        store::decide_claim(tx, org, id, c.id, decision, ended_on, None)
+            .await
+            .map_err(e)?;
+        let award_in = |on: chrono::NaiveDate, source| store::Award {
+            id: state.ids().id(),
+            claim: Some(c.id),
+            source,
+            awarded_on: on,
+            amount: c.amount / 2,
+            currency: "RSD".into(),
+            paid: 0,
+        };
+        let mut award = None;
+        if decision == ClaimDecision::Awarded {
+            let a = award_in(ended_on, AwardSource::CriminalTrial);
+            store::add_award(tx, org, id, &a, t.lead, now)
+                .await
+                .map_err(e)?;
+            award = Some(a);
+        }
+        if let Some(civil) = civil {
+            store::create(
+                tx,
+                ring,
+                rng,
+                org,
+                state.ids().uuid(),
+                &store::NewProceeding {
+                    id: civil,
+                    kind: ProceedingKind::Civil,
+                    court: courts.basic,
+                    prosecutor: None,
+                    judge: String::new(),
+                    org_role: OrgRole::LegalRepresentative,
+                    lawyer: Some(t.lead),
+                    parent: Some(id),
+                    opened_on: civil_on,
+                    number: format!("P {}/{} (demo)", 1 + n % 900, civil_on.format("%y")),
+                    by: t.lead,
+                    now,
+                },
+            )
+            .await
+            .map_err(e)?;
+            added += 1;
+            store::decide_claim(tx, org, id, c.id, decision, ended_on, Some(civil))
+                .await
+                .map_err(e)?;
+            let awarded_on = civil_on + TimeDelta::days(300);
+            if n.is_multiple_of(2) && awarded_on < today {
+                let a = award_in(awarded_on, AwardSource::CivilSuit);
+                store::add_award(tx, org, civil, &a, t.lead, now)
+                    .await
+                    .map_err(e)?;
+                award = Some(a);
+            }
+        }
+        // Payments are rare; enforcement is tried.
+        if let Some(a) = award {
+            let step_on = a.awarded_on + TimeDelta::days(90);
+            if step_on < today {
+                store::add_step(
+                    tx,
+                    ring,
+                    rng,
+                    org,
+                    state.ids().uuid(),
+                    &store::Step {
+                        award: a.id,
+                        step: haven_domain::court::EnforcementStep::Filed,
+                        on: step_on,
+                        note: "Demo: predlog za izvršenje (demo)".into(),
+                    },
+                    t.lead,
+                    now,
+                )
+                .await
+                .map_err(e)?;
+                if n % 4 == 1 && step_on + TimeDelta::days(30) < today {
+                    store::add_payment(
+                        tx,
+                        org,
+                        state.ids().uuid(),
+                        &store::Payment {
+                            award: a.id,
+                            paid_on: step_on + TimeDelta::days(30),
+                            amount: a.amount / 5,
+                            currency: a.currency.clone(),
+                        },
+                        t.lead,
+                        now,
+                    )
+                    .await
+                    .map_err(e)?;
+                }
+            }
+        }
+    }
+    Ok(added)
 }
