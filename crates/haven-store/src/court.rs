@@ -628,7 +628,18 @@ pub async fn charges(db: &Db, org: OrgId, id: ProceedingId) -> Result<Vec<Charge
     .fetch_all(c)
     .await
     })?;
-    rows.into_iter().map(|r| Ok(charge_from(r)?.1)).collect()
+    let mut out: Vec<Charge> = rows
+        .into_iter()
+        .map(|r| Ok(charge_from(r)?.1))
+        .collect::<Result<_>>()?;
+    in_order(&mut out);
+    Ok(out)
+}
+
+/// Charges in the order they applied: by date, then stage (records made in one instant have no
+/// order of their own, and a defendant's charges never go back in date or stage).
+fn in_order(charges: &mut [Charge]) {
+    charges.sort_by_key(|c| (c.on, c.stage.rank()));
 }
 
 // Events.
@@ -1329,10 +1340,15 @@ pub async fn all_facts(db: &Db, org: OrgId) -> Result<Vec<ProceedingFacts>> {
             awards: Vec::new(),
         });
     }
+    let mut by_proceeding: HashMap<Uuid, Vec<Charge>> = HashMap::new();
     for r in charge_rows {
         let (p, c) = charge_from(r)?;
+        by_proceeding.entry(p).or_default().push(c);
+    }
+    for (p, mut charges) in by_proceeding {
+        in_order(&mut charges);
         if let Some(i) = at.get(&p) {
-            out[*i].charges.push(c.fact());
+            out[*i].charges = charges.iter().map(Charge::fact).collect();
         }
     }
     for r in event_rows {
