@@ -164,11 +164,12 @@ haven_testkit::browser_test! {
         choose(&b, "#decision", "referred_to_civil").await;
         set_date(&b, "decision_on", "2025-06-01").await;
         b.click("#decision-submit").await;
-        wait_for(&b, "Referred to a civil suit").await;
+        wait_for(&b, "<td>Referred to a civil suit, 1 Jun 2025</td>").await;
 
         // The civil suit, recorded from the criminal proceeding.
         b.click("#new-civil-suit").await;
-        b.wait_for_path("/staff/proceedings/new").await;
+        wait_for(&b, "id=\"proceeding-form\"").await;
+        assert!(b.path().await.starts_with("/staff/proceedings/new"));
         choose(&b, "#court", &basic).await;
         set_date(&b, "opened_on", "2025-07-01").await;
         b.click("#proceeding-submit").await;
