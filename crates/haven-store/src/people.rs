@@ -364,7 +364,10 @@ pub async fn insert(
     for (kind, value) in index_values(p, phone_region) {
         execute!(
             tx,
-            "INSERT INTO person_index (org_id, person_id, kind, value) VALUES ($1, $2, $3, $4)",
+            // Two values of one person may share a truncated index value (the index is ambiguous
+            // by design): one row says it.
+            "INSERT INTO person_index (org_id, person_id, kind, value) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (org_id, person_id, kind, value) DO NOTHING",
             org.0,
             p.id.0,
             kind.code(),
@@ -695,7 +698,10 @@ pub async fn update(
     for (kind, value) in index_values(p, phone_region) {
         execute!(
             tx,
-            "INSERT INTO person_index (org_id, person_id, kind, value) VALUES ($1, $2, $3, $4)",
+            // Two values of one person may share a truncated index value (the index is ambiguous
+            // by design): one row says it.
+            "INSERT INTO person_index (org_id, person_id, kind, value) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (org_id, person_id, kind, value) DO NOTHING",
             org.0,
             p.id.0,
             kind.code(),

@@ -431,7 +431,7 @@ async fn demo_cases(
             trafficking.push(DemoTrafficking {
                 case: id,
                 perpetrator: persons[k * 2 + 1],
-                opened,
+                n,
                 lead,
             });
         }
@@ -670,7 +670,7 @@ fn demo_password(state: &haven_web::AppState) -> String {
 struct DemoTrafficking {
     case: CaseId,
     perpetrator: PersonId,
-    opened: chrono::DateTime<chrono::Utc>,
+    n: usize,
     lead: UserId,
 }
 
@@ -733,12 +733,10 @@ async fn demo_proceedings(
     let today = now.date_naive();
     let mut added = 0;
     for t in trafficking {
-        let n = (t.case.0.as_u128() >> 80) as usize ^ t.case.0.as_u128() as usize;
-        // Proceedings start some weeks after the case; recent cases have none yet.
-        let opened = (t.opened + TimeDelta::days(20 + (n % 40) as i64)).date_naive();
-        if opened >= today {
-            continue;
-        }
+        let n = t.n;
+        // Trials last years: the proceedings spread over the last four, whenever the case was
+        // entered in Haven (a case often comes to the organisation after the charges).
+        let opened = today - TimeDelta::days(30 + (n * 97 % 1400) as i64);
         let id: ProceedingId = state.ids().id();
         store::create(
             tx,

@@ -66,7 +66,7 @@ pub fn key_path(dir: &Path) -> PathBuf {
 /// A fresh data folder with demo staff and people (the default organisation).
 pub fn demo(dir: &Path, size: &str) {
     let t = ok(dir, &["demo", "--size", size]);
-    assert!(t.contains(" people."), "{t}");
+    assert!(t.contains(" people"), "{t}");
 }
 
 /// The database of the data folder in `dir`, opened directly.
