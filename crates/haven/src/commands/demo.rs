@@ -733,7 +733,8 @@ async fn demo_proceedings(
     let today = now.date_naive();
     let mut added = 0;
     for t in trafficking {
-        let n = t.n;
+        // Spread the unit's numbers so that the patterns below do not line up with the case kinds.
+        let n = t.n.wrapping_mul(2_654_435_761) % 10_007;
         // Trials last years: the proceedings spread over the last four, whenever the case was
         // entered in Haven (a case often comes to the organisation after the charges).
         let opened = today - TimeDelta::days(30 + (n * 97 % 1400) as i64);
@@ -1007,7 +1008,7 @@ async fn demo_proceedings(
                 )
                 .await
                 .map_err(e)?;
-                if n % 4 == 1 && step_on + TimeDelta::days(30) < today {
+                if n.is_multiple_of(3) && step_on + TimeDelta::days(30) < today {
                     store::add_payment(
                         tx,
                         org,
