@@ -267,14 +267,17 @@ const fn statutory(
     title: &'static str,
     min: Option<u32>,
     max: Option<u32>,
-) -> (u32, u32, &'static str, Option<u32>, Option<u32>) {
+) -> StatutoryOffence {
     (article, paragraph, title, min, max)
 }
+
+/// Article, paragraph, name, minimum and maximum sentence in months.
+type StatutoryOffence = (u32, u32, &'static str, Option<u32>, Option<u32>);
 
 /// The offences Haven knows: Criminal Code art. 388 paras 1–8 and art. 184 (DOMAIN.md §5), with
 /// their statutory sentences of imprisonment in months. The general maximum (20 years) stands
 /// where the code says only "at least".
-const STATUTORY: &[(u32, u32, &str, Option<u32>, Option<u32>)] = &[
+const STATUTORY: &[StatutoryOffence] = &[
     statutory(388, 1, "Trafficking in human beings", Some(36), Some(144)),
     statutory(
         388,

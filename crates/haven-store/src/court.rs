@@ -701,6 +701,7 @@ impl CourtEvent {
 }
 
 /// Records an event.
+#[allow(clippy::too_many_arguments)]
 pub async fn add_event(
     tx: &mut Tx,
     ring: &OrgKeyring,
@@ -1109,6 +1110,7 @@ pub struct Step {
 }
 
 /// Records an enforcement step.
+#[allow(clippy::too_many_arguments)]
 pub async fn add_step(
     tx: &mut Tx,
     ring: &OrgKeyring,

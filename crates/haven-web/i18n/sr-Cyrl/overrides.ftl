@@ -27,3 +27,7 @@ field-lx_currency = Валута (нпр. EUR, RSD)
 case-document-hint = PDF, слике (PNG, JPEG, GIF, WebP, TIFF) и канцеларијски документи. Тип се чита из садржаја; програми се одбијају. Преузети документи се никада не отварају у прегледачу.
 error-file-not-an-image = Фотографија мора бити слика (PNG, JPEG, GIF, WebP или TIFF).
 error-file-type-refused = Садржај ове датотеке није PDF, слика ни канцеларијски документ.
+court-figures-csv = Извоз у CSV
+field-event_fine = Новчана казна (RSD)
+proceeding-case-hint = Број случаја, нпр. SOS-2026-00042. Корисник случаја постаје оштећени.
+error-case-number-invalid = Унесите број случаја, нпр. SOS-2026-00042.

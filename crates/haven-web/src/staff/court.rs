@@ -1744,12 +1744,14 @@ pub async fn add_event(
     let appeal_by = p.code("event_appeal_by", AppealBy::from_code);
     let deadline = p.any_date("event_deadline");
     let note = p.text("event_note");
+    let today = parse_ctx(&ctx).today();
     match kind {
-        Some(CourtEventKind::Hearing) => {
-            if !held && postponement.is_none() && on.is_some_and(|d| d <= parse_ctx(&ctx).today()) {
-                p.errors
-                    .add("event_postponement", "postponement-reason-needed");
-            }
+        // A hearing that has taken place was held, or postponed for a reason.
+        Some(CourtEventKind::Hearing)
+            if !held && postponement.is_none() && on.is_some_and(|d| d <= today) =>
+        {
+            p.errors
+                .add("event_postponement", "postponement-reason-needed");
         }
         Some(CourtEventKind::Verdict) => {
             required(&mut p.errors, "event_outcome", &outcome);
@@ -1798,7 +1800,6 @@ pub async fn add_event(
         return failed(&ctx, &g, "event", form, &p.errors).await;
     };
     let is = |k: CourtEventKind| kind == k;
-    let today = parse_ctx(&ctx).today();
     // The appeal period runs 15 days from the verdict unless another date is given; a hearing
     // scheduled ahead is its own deadline.
     let deadline = deadline.or(match kind {
