@@ -23,8 +23,8 @@ use crate::ui::Ctx;
         title = "Haven API",
         description = "The JSON API of Haven's staff application. Authenticate with the staff session cookie (and send the `X-CSRF-Token` header on writes) or with an API token."
     ),
-    paths(me, set_my_language, institutions, cases, case),
-    components(schemas(Me, LanguageIn, InstitutionOut, CaseOut, EscalationOut)),
+    paths(me, set_my_language, institutions, cases, case, proceedings, court_figures),
+    components(schemas(Me, LanguageIn, InstitutionOut, CaseOut, EscalationOut, ProceedingOut, FigureOut)),
     modifiers(&ApiTokenAuth),
     security(("api_token" = []))
 )]
@@ -316,4 +316,111 @@ pub async fn case(
         return Err(AppError::Forbidden);
     }
     Ok(Json(case_out(&ctx, &g.summary)))
+}
+
+/// A court proceeding's plain facts (no names, numbers or notes).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProceedingOut {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// `criminal`, `misdemeanour` or `civil`.
+    pub kind: String,
+    /// The court (an institution of the directory).
+    pub court_id: uuid::Uuid,
+    /// The proceeding it follows from (a civil suit after a referred claim).
+    pub parent_id: Option<uuid::Uuid>,
+    /// The stage reached.
+    pub stage: String,
+    /// When it started.
+    pub opened_on: chrono::NaiveDate,
+    /// The linked cases.
+    pub cases: Vec<uuid::Uuid>,
+}
+
+/// The proceedings the caller may open, by the rule of the pages (their linked cases).
+#[utoipa::path(get, path = "/api/v1/proceedings", responses((status = 200, body = [ProceedingOut])))]
+pub async fn proceedings(ctx: Ctx) -> AppResult<Json<Vec<ProceedingOut>>> {
+    use haven_store::court as store;
+    let u = ctx.user()?;
+    let all = store::list(&ctx.state.db, u.org()).await?;
+    let (shown, _) = crate::staff::court::visible(&ctx, all).await?;
+    let facts = store::all_facts(&ctx.state.db, u.org()).await?;
+    let links = store::all_links(&ctx.state.db, u.org()).await?;
+    Ok(Json(
+        shown
+            .iter()
+            .map(|r| ProceedingOut {
+                id: r.id,
+                kind: r.kind.clone(),
+                court_id: r.court_id,
+                parent_id: r.parent_id,
+                stage: facts
+                    .iter()
+                    .find(|f| f.id == r.id)
+                    .map(|f| f.stage().code())
+                    .unwrap_or("investigation")
+                    .to_owned(),
+                opened_on: r.opened_on,
+                cases: links
+                    .get(&r.id)
+                    .map(|c| c.iter().map(|c| c.0).collect())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+    ))
+}
+
+/// One advocacy figure.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FigureOut {
+    /// The figure's stable key (`requalified`, `plea`, `compensation-paid`…).
+    pub key: String,
+    /// The count.
+    pub count: i64,
+    /// What the count is a share of, when it is one.
+    pub of: Option<i64>,
+    /// Amounts per currency, in minor units.
+    pub amounts: std::collections::BTreeMap<String, i64>,
+    /// The median in days (`median-days-to-final`).
+    pub median_days: Option<i64>,
+}
+
+/// Filters of the figures.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct FigureParams {
+    /// First day of the period (`YYYY-MM-DD`), by the first charge.
+    pub from: Option<String>,
+    /// Last day of the period.
+    pub to: Option<String>,
+    /// A court's id.
+    pub court: Option<String>,
+}
+
+/// The advocacy figures for a period and court: aggregates only.
+#[utoipa::path(get, path = "/api/v1/court/figures", params(FigureParams), responses((status = 200, body = [FigureOut]), (status = 400, description = "A malformed date or court")))]
+pub async fn court_figures(
+    ctx: Ctx,
+    Query(p): Query<FigureParams>,
+) -> AppResult<Json<Vec<FigureOut>>> {
+    let q = crate::staff::court::FigureQuery {
+        from: p.from.unwrap_or_default(),
+        to: p.to.unwrap_or_default(),
+        court: p.court.unwrap_or_default(),
+        figure: String::new(),
+    };
+    let (figs, _, errors) = crate::staff::court::compute(&ctx, &q).await?;
+    if !errors.is_empty() {
+        return Err(AppError::BadRequest);
+    }
+    Ok(Json(
+        figs.into_iter()
+            .map(|f| FigureOut {
+                key: f.key,
+                count: f.count,
+                of: f.of,
+                amounts: f.amounts,
+                median_days: f.value,
+            })
+            .collect(),
+    ))
 }

@@ -464,6 +464,16 @@ pub fn table() -> Vec<Route> {
             Staff(P::ViewProceedings),
             staff::court::figure_proceedings,
         ),
+        get_(
+            "/api/v1/proceedings",
+            Staff(P::ViewProceedings),
+            api::proceedings,
+        ),
+        get_(
+            "/api/v1/court/figures",
+            Staff(P::ViewCourtFigures),
+            api::court_figures,
+        ),
     ]
 }
 

@@ -192,6 +192,8 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/staff/court/figures", Who::Roles(FIGURES)),
     ("GET", "/staff/court/figures.csv", Who::Roles(FIGURES)),
     ("GET", "/staff/court/figures/proceedings", Who::Roles(CASES)),
+    ("GET", "/api/v1/proceedings", Who::Roles(CASES)),
+    ("GET", "/api/v1/court/figures", Who::Roles(FIGURES)),
 ];
 
 fn expected(method: &str, path: &str) -> Who {

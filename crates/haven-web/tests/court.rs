@@ -281,6 +281,7 @@ conformance!(async fn only_those_who_may_see_a_linked_case_see_the_proceeding(ba
     ]).await;
     let page = advisor.get(&format!("/staff/proceedings/{p}")).await;
     assert_eq!(page.status, StatusCode::OK);
+    assert!(advisor.get("/api/v1/proceedings").await.contains(&p));
     assert!(page.contains("Oštećena Ana Tajić"), "the beneficiary is an injured party");
     assert!(page.contains(&number));
 
@@ -295,6 +296,7 @@ conformance!(async fn only_those_who_may_see_a_linked_case_see_the_proceeding(ba
         let list = c.get("/staff/proceedings").await;
         assert!(!list.contains(&p), "{who}");
         assert!(list.contains("proceedings-hidden"), "{who}");
+        assert!(!c.get("/api/v1/proceedings").await.contains(&p), "{who}: the API follows the same rule");
     }
     assert_eq!(analyst.get(&format!("/staff/proceedings/{p}")).await.status, StatusCode::FORBIDDEN);
     assert_eq!(analyst.get("/staff/court/figures").await.status, StatusCode::OK);
@@ -416,6 +418,16 @@ conformance!(async fn figures_count_a_small_fixture(backend) {
     assert_eq!(count_of(&basic_only, "proceedings"), "0");
     let bad = c.get("/staff/court/figures?from=2025-13-01").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The same through the JSON API.
+    let api = c.get("/api/v1/court/figures?from=2025-01-01").await;
+    assert_eq!(api.status, StatusCode::OK);
+    let figs: serde_json::Value = serde_json::from_str(&api.text).unwrap();
+    let requalified = figs.as_array().unwrap().iter().find(|f| f["key"] == "requalified").unwrap();
+    assert_eq!(requalified["count"], 1);
+    assert_eq!(requalified["of"], 2);
+    let listed: serde_json::Value = serde_json::from_str(&c.get("/api/v1/proceedings").await.text).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 3, "two criminal proceedings and a civil suit");
 
     // CSV, audited as an export.
     let csv = c.get("/staff/court/figures.csv").await;

@@ -329,7 +329,10 @@ macro_rules! allowed {
 }
 
 /// Which proceedings of a list the person may open.
-async fn visible(ctx: &Ctx, rows: Vec<ProceedingRow>) -> AppResult<(Vec<ProceedingRow>, usize)> {
+pub(crate) async fn visible(
+    ctx: &Ctx,
+    rows: Vec<ProceedingRow>,
+) -> AppResult<(Vec<ProceedingRow>, usize)> {
     let me = ctx.user()?;
     let links = store::all_links(&ctx.state.db, me.org()).await?;
     let mut facts_of: HashMap<CaseId, (CaseSummary, bool)> = HashMap::new();
@@ -2369,14 +2372,18 @@ pub async fn link_case(
 /// The period and court of the figures.
 #[derive(Debug, Default, Deserialize)]
 pub struct FigureQuery {
+    /// First day of the period (`YYYY-MM-DD`).
     #[serde(default)]
-    from: String,
+    pub from: String,
+    /// Last day of the period.
     #[serde(default)]
-    to: String,
+    pub to: String,
+    /// A court's id.
     #[serde(default)]
-    court: String,
+    pub court: String,
+    /// A figure's key (drill-down).
     #[serde(default)]
-    figure: String,
+    pub figure: String,
 }
 
 impl FigureQuery {
@@ -2461,7 +2468,7 @@ fn figure_label(tr: &Tr<'_>, f: &domain::Figure, offences: &[Offence]) -> String
     }
 }
 
-async fn compute(
+pub(crate) async fn compute(
     ctx: &Ctx,
     q: &FigureQuery,
 ) -> AppResult<(Vec<domain::Figure>, Vec<Offence>, ValidationErrors)> {
