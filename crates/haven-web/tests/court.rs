@@ -240,6 +240,10 @@ conformance!(async fn validation_keeps_input_and_names_each_problem(backend) {
     assert!(res.contains("Uplate ne mogu biti veće od dosuđenog"), "{}", res.text);
     let res = post(&c, &p, "charges", &[("charge_defendant", &defendant), ("charge_offence", "1-1"), ("charge_stage", "final"), ("charge_on", "2025-09-01")]).await;
     assert!(res.contains("Nepoznat član"));
+    // Statutory sentences in the reader's language: art. 388(1) is 3 to 12 years.
+    let list = c.get("/staff/proceedings").await;
+    assert!(list.contains("3 godine – 12 godina"), "{}", list.text);
+    assert!(list.contains("6 meseci – 5 godina"));
 
     // A staff-added offence becomes choosable.
     let res = c.submit("/staff/proceedings", "/staff/court/offences", &[

@@ -243,3 +243,18 @@ error-paid-before-award = A payment cannot come before the award.
 error-case-number-invalid = Enter a case number such as SOS-2026-00042.
 error-case-unknown = There is no case with this number that you may open.
 error-period-reversed = The end of the period comes before its start.
+court-months = { $months ->
+    [one] { $months } month
+   *[other] { $months } months
+}
+court-years = { $years ->
+    [one] { $years } year
+   *[other] { $years } years
+}
+court-years-months = { $years ->
+    [one] { $years } year
+   *[other] { $years } years
+} { $months ->
+    [one] { $months } month
+   *[other] { $months } months
+}

@@ -243,3 +243,22 @@ error-paid-before-award = Uplata ne može biti pre dosuđivanja.
 error-case-number-invalid = Unesite broj slučaja, npr. SOS-2026-00042.
 error-case-unknown = Nema slučaja s ovim brojem koji možete da otvorite.
 error-period-reversed = Kraj perioda je pre početka.
+court-months = { $months ->
+    [one] { $months } mesec
+    [few] { $months } meseca
+   *[other] { $months } meseci
+}
+court-years = { $years ->
+    [one] { $years } godina
+    [few] { $years } godine
+   *[other] { $years } godina
+}
+court-years-months = { $years ->
+    [one] { $years } godina
+    [few] { $years } godine
+   *[other] { $years } godina
+} i { $months ->
+    [one] { $months } mesec
+    [few] { $months } meseca
+   *[other] { $months } meseci
+}

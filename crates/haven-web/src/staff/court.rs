@@ -230,6 +230,15 @@ fn label<T: Taxonomy>(tr: &Tr<'_>, v: T) -> String {
     tr.t(&v.label())
 }
 
+/// A length in months as the language writes it (`3 years 6 months`).
+fn duration(tr: &Tr<'_>, months: i64) -> String {
+    match (months / 12, months % 12) {
+        (0, m) => tr.t1("court-months", "months", m),
+        (y, 0) => tr.t1("court-years", "years", y),
+        (y, m) => tr.t2("court-years-months", "years", y, "months", m),
+    }
+}
+
 /// An amount of money as people read it.
 fn money(minor: i64, currency: &str) -> String {
     format!("{} {currency}", domain::money_text(minor))
@@ -486,11 +495,11 @@ async fn proceedings_page(ctx: &Ctx, o: FormState) -> AppResult<Response> {
             let sentence = match (o.min_months, o.max_months) {
                 (Some(a), Some(b)) => format!(
                     "{} – {}",
-                    domain::months_text(i64::from(a)),
-                    domain::months_text(i64::from(b))
+                    duration(&tr, i64::from(a)),
+                    duration(&tr, i64::from(b))
                 ),
-                (Some(a), None) => format!("≥ {}", domain::months_text(i64::from(a))),
-                (None, Some(b)) => format!("≤ {}", domain::months_text(i64::from(b))),
+                (Some(a), None) => format!("≥ {}", duration(&tr, i64::from(a))),
+                (None, Some(b)) => format!("≤ {}", duration(&tr, i64::from(b))),
                 (None, None) => String::new(),
             };
             (o.code.clone(), offence_label(&tr, o), sentence)
@@ -1031,7 +1040,7 @@ async fn proceeding_page(ctx: &Ctx, g: &Gate, o: FormState) -> AppResult<Respons
             if let Some(s) = e.sentence {
                 let mut t = label(&tr, s);
                 if let Some(m) = e.months {
-                    t.push_str(&format!(" {}", domain::months_text(m)));
+                    t.push_str(&format!(" {}", duration(&tr, m)));
                 }
                 if let (Some(f), Some(c)) = (e.fine, &e.currency) {
                     t.push_str(&format!(" {}", money(f, c)));
