@@ -304,6 +304,8 @@ conformance!(async fn only_those_who_may_see_a_linked_case_see_the_proceeding(ba
     }
     assert_eq!(analyst.get(&format!("/staff/proceedings/{p}")).await.status, StatusCode::FORBIDDEN);
     assert_eq!(analyst.get("/staff/court/figures").await.status, StatusCode::OK);
+    assert!(analyst.get("/staff/").await.contains("court-figures-card"));
+    assert!(!other.get("/staff/").await.contains("court-figures-card"));
     assert_eq!(foreign.get(&format!("/staff/proceedings/{p}")).await.status, StatusCode::NOT_FOUND);
     let refused = audit_list(&app.state.db, app.state.default_org, &AuditFilter {
         action_prefix: Some("proceeding.access_refused".into()),

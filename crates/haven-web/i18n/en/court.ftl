@@ -258,3 +258,4 @@ court-years-months = { $years ->
     [one] { $months } month
    *[other] { $months } months
 }
+home-court-figures-hint = Re-qualified charges, plea agreements, sentences, claims and compensation, from the proceedings.

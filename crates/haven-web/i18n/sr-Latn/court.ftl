@@ -262,3 +262,4 @@ court-years-months = { $years ->
     [few] { $months } meseca
    *[other] { $months } meseci
 }
+home-court-figures-hint = Prekvalifikovane optužbe, sporazumi o priznanju, kazne, zahtevi i naknade, iz postupaka.

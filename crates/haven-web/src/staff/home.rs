@@ -23,6 +23,7 @@ struct Home<'a> {
     can_institutions: bool,
     can_users: bool,
     cases: Option<Dashboard>,
+    can_court_figures: bool,
 }
 
 /// The case work that needs this person, for the home page.
@@ -199,5 +200,6 @@ pub async fn home(ctx: Ctx) -> AppResult<Response> {
         } else {
             None
         },
+        can_court_figures: actor.can(Permission::ViewCourtFigures),
     })
 }
