@@ -331,6 +331,7 @@ conformance!(async fn only_those_who_may_see_a_linked_case_see_the_proceeding(ba
     ok(&supervisor, &p, "events", &[("event_kind", "hearing"), ("event_on", "2027-01-15")]).await;
     let page = advisor.get(&format!("/staff/cases/{case}")).await;
     assert!(page.contains("Court: Hearing — deadline 15 Jan 2027"), "{}", page.text);
+    assert!(page.contains(&format!("href=\"/staff/proceedings/{p}\"")), "the case page lists its proceedings");
     // A hearing that was postponed needs its reason.
     let res = post(&supervisor, &p, "events", &[("event_kind", "hearing"), ("event_on", "2025-03-01")]).await;
     assert!(res.contains("Say why the hearing was postponed"));

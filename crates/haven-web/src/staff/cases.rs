@@ -1016,6 +1016,8 @@ struct CasePage<'a> {
     opt_closure: Vec<Opt>,
     opt_close_as: Vec<Opt>,
     opt_given_by: Vec<Opt>,
+    proceedings: Vec<(String, String)>,
+    new_proceeding: String,
 }
 
 impl CasePage<'_> {
@@ -1598,6 +1600,7 @@ pub async fn case_page(
         .map(|u| (u.to_string(), name_of(Some(*u)), Some(*u) == s.lead))
         .collect();
     advisors.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)));
+    let (proceedings, new_proceeding) = super::court::of_case(ctx, s).await?;
     let res = render(&CasePage {
         page: ctx.page_titled(title),
         id: s.id.to_string(),
@@ -1682,6 +1685,8 @@ pub async fn case_page(
             })
             .collect(),
         o,
+        proceedings,
+        new_proceeding,
     })?;
     Ok(res)
 }

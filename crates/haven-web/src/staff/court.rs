@@ -419,6 +419,42 @@ async fn staff_names(ctx: &Ctx) -> AppResult<HashMap<Uuid, String>> {
         .collect())
 }
 
+/// The proceedings linked to a case, for its page (the reader may open the case, so they may open
+/// its proceedings), and where to record a new one for it (empty if the reader may not).
+pub async fn of_case(ctx: &Ctx, case: &CaseSummary) -> AppResult<(Vec<(String, String)>, String)> {
+    let me = ctx.user()?;
+    if !me.actor().can(Permission::ViewProceedings) {
+        return Ok((Vec::new(), String::new()));
+    }
+    let tr = ctx.tr();
+    let ids = store::of_case(&ctx.state.db, me.org(), case.id).await?;
+    let names = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        all_institution_names(ctx).await?
+    };
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(r) = store::row(&ctx.state.db, me.org(), id).await? {
+            out.push((
+                r.id.to_string(),
+                format!(
+                    "{} · {} · {}",
+                    r.kind().map(|k| label(&tr, k)).unwrap_or_default(),
+                    names.get(&r.court_id).cloned().unwrap_or_default(),
+                    fmt_date(r.opened_on, ctx.lang)
+                ),
+            ));
+        }
+    }
+    let new = if me.actor().can(Permission::EditProceedings) {
+        format!("/staff/proceedings/new?case={}", case.number)
+    } else {
+        String::new()
+    };
+    Ok((out, new))
+}
+
 // The list.
 
 /// A proceeding as a row of a list: court, kind, stage, linked case numbers; never names.
