@@ -362,6 +362,11 @@ conformance!(async fn figures_count_a_small_fixture(backend) {
     let page = c.get(&format!("/staff/proceedings/{p1}")).await;
     let claim = option(&page, "decision_claim", "500000.00 RSD");
     ok(&c, &p1, "claims/decision", &[("decision_claim", &claim), ("decision", "referred_to_civil"), ("decision_on", "2025-06-01")]).await;
+    let early = c.submit(&format!("/staff/proceedings/new?parent={p1}&kind=civil"), "/staff/proceedings/new", &[
+        ("kind", "civil"), ("court", &basic), ("opened_on", "2024-07-01"), ("org_role", "legal_representative"), ("parent", &p1),
+    ]).await;
+    assert!(early.contains("A proceeding cannot start before the proceeding it follows from."), "{}", early.text);
+    assert!(early.contains(&format!("value=\"{p1}\"")), "the parent is kept");
     let civil = c.submit(&format!("/staff/proceedings/new?parent={p1}&kind=civil"), "/staff/proceedings/new", &[
         ("kind", "civil"), ("court", &basic), ("opened_on", "2025-07-01"), ("org_role", "legal_representative"), ("parent", &p1),
     ]).await;

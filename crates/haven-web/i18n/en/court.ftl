@@ -4,7 +4,7 @@ nav-proceedings = Proceedings
 nav-court-figures = Court figures
 proceedings-title = Court proceedings
 proceedings-empty = No proceedings yet. Record one when a case reaches the police, the prosecutor or a court.
-proceedings-hidden = { $count } more proceedings are linked only to cases you may not open.
+proceedings-hidden = { $count } more proceedings are not shown: their cases are restricted, or they are linked to no case and only those who record proceedings open them.
 proceeding-new-title = Record a proceeding
 proceeding-new-submit = Record the proceeding
 proceeding-title = { $kind } proceeding · { $court }
@@ -259,3 +259,4 @@ court-years-months = { $years ->
    *[other] { $months } months
 }
 home-court-figures-hint = Re-qualified charges, plea agreements, sentences, claims and compensation, from the proceedings.
+error-date-before-parent = A proceeding cannot start before the proceeding it follows from.

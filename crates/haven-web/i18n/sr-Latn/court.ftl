@@ -4,7 +4,7 @@ nav-proceedings = Postupci
 nav-court-figures = Sudske brojke
 proceedings-title = Sudski postupci
 proceedings-empty = Još nema postupaka. Upišite postupak kada slučaj stigne do policije, tužilaštva ili suda.
-proceedings-hidden = Još { $count } postupaka vezano je samo za slučajeve koje ne možete da otvorite.
+proceedings-hidden = Još { $count } postupaka nije prikazano: njihovi slučajevi su ograničeni ili nisu vezani ni za jedan slučaj, pa ih otvaraju samo oni koji upisuju postupke.
 proceeding-new-title = Upis postupka
 proceeding-new-submit = Upiši postupak
 proceeding-title = { $kind } postupak · { $court }
@@ -263,3 +263,4 @@ court-years-months = { $years ->
    *[other] { $months } meseci
 }
 home-court-figures-hint = Prekvalifikovane optužbe, sporazumi o priznanju, kazne, zahtevi i naknade, iz postupaka.
+error-date-before-parent = Postupak ne može da počne pre postupka iz kog proizlazi.

@@ -792,7 +792,12 @@ pub async fn create(ctx: Ctx, Form(pairs): Form<Vec<(String, String)>>) -> AppRe
     let parent = match form.one("parent") {
         "" => None,
         v => match require(&ctx, v).await {
-            Ok(Ok(g)) => Some(g.row.pid()),
+            Ok(Ok(g)) => {
+                if opened_on.is_some_and(|d| d < g.row.opened_on) {
+                    errors.add("opened_on", "date-before-parent");
+                }
+                Some(g.row.pid())
+            }
             _ => {
                 errors.add("parent", "code-unknown");
                 None
