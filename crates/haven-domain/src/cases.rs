@@ -125,6 +125,8 @@ macro_rules! taxonomy {
     };
 }
 
+pub(crate) use taxonomy;
+
 taxonomy! {
     /// The kinds of case.
     CaseKind, "case-kind", [

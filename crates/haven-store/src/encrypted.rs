@@ -43,6 +43,10 @@ pub const TABLES: &[EncryptedTable] = &[
         table: "users",
         columns: &["totp_secret"],
     },
+    crate::contacts::ENCRYPTED[0],
+    crate::contacts::ENCRYPTED[1],
+    crate::contacts::ENCRYPTED[2],
+    crate::contacts::ENCRYPTED[3],
 ];
 
 /// What a scan of one column found.
