@@ -41,6 +41,65 @@ pub struct Settings {
     pub log: LogSettings,
     /// Case management.
     pub cases: CaseSettings,
+    /// The hotline desk.
+    pub desk: DeskSettings,
+}
+
+/// The hotline desk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeskSettings {
+    /// The lines contacts are recorded on (codes; labels `line-<code>` where translated).
+    pub lines: Vec<String>,
+    /// The largest note of a contact, in KiB.
+    pub note_limit_kib: u32,
+    /// Seconds between automatic saves of a draft.
+    pub autosave_seconds: u32,
+    /// The category tree: group code → full category codes (`group.category`); the tree of
+    /// DOMAIN.md §3 when empty.
+    pub categories: std::collections::BTreeMap<String, Vec<String>>,
+    /// Escalation steps per line; the defaults of `haven_domain::desk::default_checklist` for a
+    /// line not listed.
+    pub checklists: std::collections::BTreeMap<String, Vec<String>>,
+    /// Contacts per page of search results.
+    pub page_size: u32,
+}
+
+impl Default for DeskSettings {
+    fn default() -> Self {
+        Self {
+            lines: vec!["sos".into(), "116000".into(), "portal".into()],
+            note_limit_kib: 64,
+            autosave_seconds: 5,
+            categories: std::collections::BTreeMap::new(),
+            checklists: std::collections::BTreeMap::new(),
+            page_size: 50,
+        }
+    }
+}
+
+impl DeskSettings {
+    /// The category tree.
+    pub fn category_tree(&self) -> Vec<haven_domain::desk::CategoryGroup> {
+        if self.categories.is_empty() {
+            return haven_domain::desk::default_categories();
+        }
+        self.categories
+            .iter()
+            .map(|(code, cats)| haven_domain::desk::CategoryGroup {
+                code: code.clone(),
+                categories: cats.clone(),
+            })
+            .collect()
+    }
+
+    /// The escalation steps of a line.
+    pub fn checklist(&self, line: &str) -> Vec<String> {
+        self.checklists
+            .get(line)
+            .cloned()
+            .unwrap_or_else(|| haven_domain::desk::default_checklist(line))
+    }
 }
 
 /// Case management.
@@ -193,6 +252,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             log: LogSettings::default(),
             cases: CaseSettings::default(),
+            desk: DeskSettings::default(),
         }
     }
 }

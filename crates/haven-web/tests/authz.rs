@@ -47,6 +47,12 @@ const CASES: &[Role] = &[
     Role::Lawyer,
 ];
 const SUPERVISOR: &[Role] = &[Role::Supervisor];
+const DESK: &[Role] = &[
+    Role::Admin,
+    Role::Supervisor,
+    Role::Counsellor,
+    Role::CaseWorker,
+];
 
 const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/", Who::Public),
@@ -155,6 +161,32 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/institutions", Who::Roles(DIRECTORY)),
     ("GET", "/api/v1/cases", Who::Roles(CASES)),
     ("GET", "/api/v1/cases/{id}", Who::Roles(CASES)),
+    ("GET", "/staff/desk", Who::Roles(DESK)),
+    ("POST", "/staff/desk/handover", Who::Roles(DESK)),
+    ("GET", "/staff/desk/new", Who::Roles(DESK)),
+    ("POST", "/staff/desk/new", Who::Roles(DESK)),
+    ("POST", "/staff/desk/draft", Who::Roles(DESK)),
+    ("POST", "/staff/desk/lookup", Who::Roles(DESK)),
+    ("GET", "/staff/desk/contacts", Who::Roles(DESK)),
+    ("POST", "/staff/desk/search", Who::Roles(DESK)),
+    ("POST", "/staff/desk/export", Who::Roles(SUPERVISOR)),
+    ("GET", "/staff/desk/contacts/{id}", Who::Roles(DESK)),
+    ("GET", "/staff/desk/contacts/{id}/edit", Who::Roles(DESK)),
+    ("POST", "/staff/desk/contacts/{id}", Who::Roles(DESK)),
+    ("POST", "/staff/desk/contacts/{id}/void", Who::Roles(DESK)),
+    ("POST", "/staff/desk/contacts/{id}/checks", Who::Roles(DESK)),
+    ("POST", "/staff/desk/contacts/{id}/flags", Who::Roles(DESK)),
+    ("POST", "/staff/desk/contacts/{id}/tasks", Who::Roles(DESK)),
+    (
+        "POST",
+        "/staff/desk/contacts/{id}/tasks/{tid}/done",
+        Who::Roles(DESK),
+    ),
+    ("POST", "/api/v1/contacts", Who::Roles(DESK)),
+    ("POST", "/api/v1/contacts/search", Who::Roles(DESK)),
+    ("GET", "/api/v1/contacts/{id}", Who::Roles(DESK)),
+    ("POST", "/api/v1/contacts/{id}", Who::Roles(DESK)),
+    ("POST", "/api/v1/contacts/{id}/void", Who::Roles(DESK)),
 ];
 
 fn expected(method: &str, path: &str) -> Who {

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod audit;
 pub mod cases;
+pub mod desk;
 pub mod documents;
 pub mod home;
 pub mod institutions;
