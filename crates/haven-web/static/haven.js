@@ -1,5 +1,7 @@
 // Haven — small enhancements; every page works without this file.
 "use strict";
+// Tells the page (and the tests) that scripts run.
+document.documentElement.dataset.js = "on";
 document.addEventListener("focusin", (event) => {
   const el = event.target;
   if (el instanceof HTMLInputElement && el.hasAttribute("data-select-on-focus")) {
