@@ -895,6 +895,31 @@ impl Client {
         Some(status)
     }
 
+    /// Posts a form like [`Client::post_form_checked`] and returns the status with the
+    /// `Location` header (empty when none): `None` when the server never answered in full.
+    pub async fn post_form_located(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Option<(u16, String)> {
+        let res = self
+            .inner
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .ok()?;
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        res.bytes().await.ok()?;
+        Some((status, location))
+    }
+
     /// Opens `page`, takes the CSRF token from it, and posts `fields` to `action`.
     pub async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
         let csrf = self.get(page).await.csrf();
