@@ -670,6 +670,25 @@ pub async fn void(
     Ok(n > 0)
 }
 
+/// Assigns a contact (a web-form submission, say) to a staff member; `false` if voided.
+pub async fn assign(
+    tx: &mut Tx,
+    org: OrgId,
+    id: ContactId,
+    to: UserId,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let n = execute!(
+        tx,
+        "UPDATE contacts SET assigned_to = $3, updated_at = $4 WHERE org_id = $1 AND id = $2 AND voided_at IS NULL",
+        org.0,
+        id.0,
+        to.0,
+        now
+    )?;
+    Ok(n > 0)
+}
+
 /// One version of a contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {

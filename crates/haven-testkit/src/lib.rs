@@ -805,6 +805,25 @@ impl Client {
         .await
     }
 
+    /// POST a JSON body with extra headers (an API call).
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut req = self.inner.post(self.url(path)).json(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Self::read(
+            req.send()
+                .await
+                .unwrap_or_else(|e| panic!("POST {path}: {e}")),
+        )
+        .await
+    }
+
     /// POST a form with extra headers.
     pub async fn post_form_with(
         &self,

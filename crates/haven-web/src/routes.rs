@@ -450,6 +450,11 @@ pub fn table() -> Vec<Route> {
             Staff(P::EditContacts),
             staff::desk::task_done,
         ),
+        post_(
+            "/staff/desk/contacts/{id}/assign",
+            Staff(P::EditContacts),
+            staff::desk::assign,
+        ),
         post_("/api/v1/contacts", Staff(P::EditContacts), api_desk::create),
         post_(
             "/api/v1/contacts/search",

@@ -388,6 +388,37 @@ impl Settings {
         if !(1..=512).contains(&self.cases.upload_limit_mib) {
             return Err(bad("cases.upload_limit_mib", "must be between 1 and 512"));
         }
+        if self.desk.lines.is_empty()
+            || self.desk.lines.iter().any(|l| {
+                l.is_empty()
+                    || l.len() > 20
+                    || !l
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            })
+        {
+            return Err(bad(
+                "desk.lines",
+                "must list at least one line, each a code of letters, digits, - or _",
+            ));
+        }
+        if !(1..=1024).contains(&self.desk.note_limit_kib) {
+            return Err(bad("desk.note_limit_kib", "must be between 1 and 1024"));
+        }
+        if !(1..=300).contains(&self.desk.autosave_seconds) {
+            return Err(bad("desk.autosave_seconds", "must be between 1 and 300"));
+        }
+        if !(1..=1000).contains(&self.desk.page_size) {
+            return Err(bad("desk.page_size", "must be between 1 and 1000"));
+        }
+        if self.desk.categories.iter().any(|(g, cats)| {
+            cats.is_empty() || cats.iter().any(|c| !c.starts_with(&format!("{g}.")))
+        }) {
+            return Err(bad(
+                "desk.categories",
+                "each group must list its categories as group.category codes",
+            ));
+        }
         if !(1..=72).contains(&self.cases.break_glass_hours) {
             return Err(bad("cases.break_glass_hours", "must be between 1 and 72"));
         }

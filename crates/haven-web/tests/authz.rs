@@ -182,6 +182,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/staff/desk/contacts/{id}/tasks/{tid}/done",
         Who::Roles(DESK),
     ),
+    ("POST", "/staff/desk/contacts/{id}/assign", Who::Roles(DESK)),
     ("POST", "/api/v1/contacts", Who::Roles(DESK)),
     ("POST", "/api/v1/contacts/search", Who::Roles(DESK)),
     ("GET", "/api/v1/contacts/{id}", Who::Roles(DESK)),

@@ -246,6 +246,12 @@ conformance!(async fn inbox_counts_handover_and_tasks_per_line(backend) {
     assert_eq!(count("count-sos-web"), "1");
     assert_eq!(count("count-sos-overdue"), "1");
     assert_eq!(count("count-116000-follow-up"), "0");
+    // Taking the web form leaves the "unassigned" count.
+    let r = c.get("/staff/desk/contacts?channel=web_form").await;
+    let web = r.text.split("/staff/desk/contacts/").nth(1).unwrap()[..36].to_owned();
+    assert_eq!(c.submit(&format!("/staff/desk/contacts/{web}"), &format!("/staff/desk/contacts/{web}/assign"), &[]).await.status, StatusCode::SEE_OTHER);
+    let after = c.get("/staff/desk").await;
+    assert!(after.text.split("id=\"count-sos-web\"").nth(1).unwrap().contains("<strong>0</strong>"));
     let res = c.submit("/staff/desk", "/staff/desk/handover", &[("line", "sos"), ("body", "Čekamo povratni poziv inspekcije")]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert!(c.get("/staff/desk").await.contains("Čekamo povratni poziv inspekcije"));
@@ -349,4 +355,59 @@ conformance!(async fn access_by_organisation_role_confidentiality_and_csrf(backe
     let res = c.post_form("/staff/desk/draft", &[("summary", "x")]).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(haven_store::contacts::count(&app.state.db, app.state.default_org).await.unwrap(), 2);
+});
+
+conformance!(async fn the_json_api_creates_reads_updates_voids_and_searches(backend) {
+    let app = app(backend).await;
+    let (c, _) = app.signed_in(&[Role::Counsellor]).await;
+    let csrf = c.get("/staff/desk/new").await.csrf();
+    let h = [("x-csrf-token", csrf.as_str())];
+    let body = serde_json::json!({
+        "line": "116000", "channel": "phone", "caller_type": "family_member",
+        "phone": "064/123-4567", "categories": ["missing_child.parental_abduction"],
+        "countries": ["RS", "DE"], "summary": "Otac odveo dete", "duration_seconds": 245,
+    });
+    let res = c.post_json("/api/v1/contacts", &body, &h).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let out = res.json();
+    let id = out["id"].as_str().unwrap().to_owned();
+    assert_eq!(out["phone"], "+381641234567");
+    assert_eq!(out["duration_seconds"], 245);
+    assert_eq!(out["version"], 1);
+    // Each bad field is named, with a message.
+    let bad = serde_json::json!({
+        "line": "116000", "channel": "phone", "caller_type": "family_member",
+        "phone": "nope", "categories": ["x.y"], "duration_seconds": -5, "notes": "x".repeat(70_000),
+    });
+    let res = c.post_json("/api/v1/contacts", &bad, &h).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.header("content-type").unwrap().starts_with("application/problem+json"));
+    let fields: Vec<String> = res.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+    for f in ["phone", "category", "duration", "notes"] {
+        assert!(fields.contains(&f.to_owned()), "{f}: {fields:?}");
+    }
+    // Read, update (version 2), void, search.
+    let res = c.get(&format!("/api/v1/contacts/{id}")).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.json()["summary"], "Otac odveo dete");
+    let mut changed = body.clone();
+    changed["urgency"] = "immediate_danger".into();
+    let res = c.post_json(&format!("/api/v1/contacts/{id}"), &changed, &h).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(res.json()["version"], 2);
+    let res = c.post_json("/api/v1/contacts/search", &serde_json::json!({ "phone": "+381 64 123 4567" }), &h).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.json().as_array().unwrap().len(), 1);
+    let res = c.post_json(&format!("/api/v1/contacts/{id}/void"), &serde_json::json!({ "reason": "" }), &h).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let res = c.post_json(&format!("/api/v1/contacts/{id}/void"), &serde_json::json!({ "reason": "Test" }), &h).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.json()["voided_at"].is_string());
+    // Another organisation finds nothing; the OpenAPI document lists the paths.
+    let (foreign, _) = app.signed_in_elsewhere(&[Role::Supervisor]).await;
+    assert_eq!(foreign.get(&format!("/api/v1/contacts/{id}")).await.status, StatusCode::NOT_FOUND);
+    let doc = app.client().get("/api/openapi.json").await;
+    for p in ["/api/v1/contacts", "/api/v1/contacts/{id}", "/api/v1/contacts/{id}/void", "/api/v1/contacts/search"] {
+        assert!(doc.contains(&format!("\"{p}\"")), "{p}");
+    }
 });

@@ -963,3 +963,4 @@ cat-silent = Silent or test
 cat-silent-silent = Silent call
 cat-silent-test = Test or prank
 desk-export-hint = supervisors export search results as CSV or XLSX
+desk-take = Take it

@@ -969,3 +969,4 @@ cat-silent = Tihi ili probni
 cat-silent-silent = Tihi poziv
 cat-silent-test = Probni ili lažni poziv
 desk-export-hint = supervizori izvoze rezultate pretrage kao CSV ili XLSX
+desk-take = Preuzmi

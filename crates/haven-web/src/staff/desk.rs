@@ -1190,6 +1190,25 @@ pub async fn flag(
     Ok(see_other(&format!("/staff/desk/contacts/{}", f.id)))
 }
 
+/// POST /staff/desk/contacts/{id}/assign: the person takes the contact (a web-form submission
+/// nobody has taken yet leaves the inbox's "unassigned" count).
+pub async fn assign(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    let f = visible(&ctx, &id).await?;
+    let me = ctx.user()?;
+    let mut tx = ctx.state.db.begin().await?;
+    if contacts::assign(&mut tx, me.org(), f.id, me.user.id, ctx.state.now()).await? {
+        ctx.audit(
+            &mut tx,
+            me.org(),
+            ctx.event("contact.assigned", Outcome::Ok)
+                .target("contact", f.id.0),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(see_other(&format!("/staff/desk/contacts/{}", f.id)))
+}
+
 /// POST /staff/desk/contacts/{id}/tasks: a follow-up task (`title`, `due_at`, `assignee`).
 pub async fn add_task(
     ctx: Ctx,
