@@ -744,7 +744,8 @@ pub async fn lookup(
         IndexKind::Email => "email_enc",
         IndexKind::Handle => "handle_enc",
     };
-    let rows: Vec<(Uuid, Vec<u8>, Vec<u8>, Vec<u8>)> = on_db!(db, |c| {
+    type Candidate = (Uuid, Vec<u8>, Vec<u8>, Vec<u8>);
+    let rows: Vec<Candidate> = on_db!(db, |c| {
         sqlx::query_as(
             "SELECT c.id, c.phone_enc, c.email_enc, c.handle_enc FROM contact_index i JOIN contacts c ON c.org_id = i.org_id AND c.id = i.contact_id \
              WHERE i.org_id = $1 AND i.kind = $2 AND i.value = $3 AND c.voided_at IS NULL ORDER BY c.started_at DESC, c.id",
