@@ -284,14 +284,20 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // HAVEN_BENCH_ONLY=intake or =lookup runs one half.
+    let only = std::env::var("HAVEN_BENCH_ONLY").unwrap_or_default();
     rt.block_on(async {
-        intake_bench(TestBackend::Sqlite, "SQLite", total).await;
-        if pg {
-            intake_bench(TestBackend::Postgres, "PostgreSQL", total).await;
+        if only != "lookup" {
+            intake_bench(TestBackend::Sqlite, "SQLite", total).await;
+            if pg {
+                intake_bench(TestBackend::Postgres, "PostgreSQL", total).await;
+            }
         }
-        lookup_bench(TestBackend::Sqlite, "SQLite", rows).await;
-        if pg {
-            lookup_bench(TestBackend::Postgres, "PostgreSQL", rows).await;
+        if only != "intake" {
+            lookup_bench(TestBackend::Sqlite, "SQLite", rows).await;
+            if pg {
+                lookup_bench(TestBackend::Postgres, "PostgreSQL", rows).await;
+            }
         }
     });
 }
