@@ -156,13 +156,16 @@ async fn write_index(
     org: OrgId,
     id: ContactId,
     i: &ContactInput,
+    replace: bool,
 ) -> Result<()> {
-    execute!(
-        tx,
-        "DELETE FROM contact_index WHERE org_id = $1 AND contact_id = $2",
-        org.0,
-        id.0
-    )?;
+    if replace {
+        execute!(
+            tx,
+            "DELETE FROM contact_index WHERE org_id = $1 AND contact_id = $2",
+            org.0,
+            id.0
+        )?;
+    }
     for (kind, value) in index_values(i) {
         execute!(
             tx,
@@ -173,12 +176,14 @@ async fn write_index(
             ring.blind_index(kind.spec(), &value)
         )?;
     }
-    execute!(
-        tx,
-        "DELETE FROM contact_categories WHERE org_id = $1 AND contact_id = $2",
-        org.0,
-        id.0
-    )?;
+    if replace {
+        execute!(
+            tx,
+            "DELETE FROM contact_categories WHERE org_id = $1 AND contact_id = $2",
+            org.0,
+            id.0
+        )?;
+    }
     for code in &i.categories {
         execute!(
             tx,
@@ -272,7 +277,7 @@ pub async fn insert(
         c.by.0,
         c.now
     )?;
-    write_index(tx, ring, org, c.id, i).await?;
+    write_index(tx, ring, org, c.id, i, false).await?;
     for u in c.counsellors.iter().chain(std::iter::once(&c.by)) {
         add_counsellor(tx, org, c.id, *u).await?;
     }
@@ -634,7 +639,7 @@ pub async fn update(
     if n == 0 {
         return Err(StoreError::NotFound);
     }
-    write_index(tx, ring, org, id, input).await?;
+    write_index(tx, ring, org, id, input, true).await?;
     add_counsellor(tx, org, id, by).await?;
     add_version(tx, org, id, version, by, now, &changed).await?;
     Ok(changed)
@@ -747,8 +752,8 @@ pub async fn lookup(
     type Candidate = (Uuid, Vec<u8>, Vec<u8>, Vec<u8>);
     let rows: Vec<Candidate> = on_db!(db, |c| {
         sqlx::query_as(
-            "SELECT c.id, c.phone_enc, c.email_enc, c.handle_enc FROM contact_index i JOIN contacts c ON c.org_id = i.org_id AND c.id = i.contact_id \
-             WHERE i.org_id = $1 AND i.kind = $2 AND i.value = $3 AND c.voided_at IS NULL",
+            "SELECT c.id, c.phone_enc, c.email_enc, c.handle_enc FROM contact_index i CROSS JOIN contacts c \
+             WHERE c.org_id = i.org_id AND c.id = i.contact_id AND i.org_id = $1 AND i.kind = $2 AND i.value = $3 AND c.voided_at IS NULL",
         )
         .bind(org.0)
         .bind(kind.code())
@@ -756,8 +761,9 @@ pub async fn lookup(
         .fetch_all(c)
         .await
     })?;
-    // No ORDER BY in SQL: the candidates are few, and an ordering by start time tempts SQLite's
-    // planner into walking the whole `contacts_started` index instead of the blind index.
+    // The blind index leads (CROSS JOIN fixes SQLite's join order; PostgreSQL plans it as a
+    // plain join) and there is no ORDER BY in SQL: without statistics SQLite's planner would
+    // otherwise walk all contacts. The candidates are few; they are sorted once confirmed.
     let mut out = Vec::new();
     for (id, p, e, h) in rows {
         let bytes = match kind {
