@@ -7,6 +7,7 @@
 pub mod cases;
 pub mod clock;
 pub mod court;
+pub mod desk;
 pub mod documents;
 pub mod ids;
 pub mod institutions;

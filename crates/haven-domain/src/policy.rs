@@ -36,11 +36,18 @@ pub enum Permission {
     EditProceedings,
     /// See the advocacy figures computed from the proceedings (aggregate, no names).
     ViewCourtFigures,
+    /// Read hotline contacts, search them and look up callers (each contact still decided by
+    /// [`contact_visible`]).
+    ViewContacts,
+    /// Record, change and void hotline contacts; tick escalation steps; write handover notes.
+    EditContacts,
+    /// Export hotline contacts to CSV or XLSX.
+    ExportContacts,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 14] = [
         Permission::UseStaffApp,
         Permission::ManageUsers,
         Permission::ViewAudit,
@@ -52,6 +59,9 @@ impl Permission {
         Permission::ViewProceedings,
         Permission::EditProceedings,
         Permission::ViewCourtFigures,
+        Permission::ViewContacts,
+        Permission::EditContacts,
+        Permission::ExportContacts,
     ];
 
     /// The stable code (stored in API token scopes, shown to scripts).
@@ -68,6 +78,9 @@ impl Permission {
             Permission::ViewProceedings => "view_proceedings",
             Permission::EditProceedings => "edit_proceedings",
             Permission::ViewCourtFigures => "view_court_figures",
+            Permission::ViewContacts => "view_contacts",
+            Permission::EditContacts => "edit_contacts",
+            Permission::ExportContacts => "export_contacts",
         }
     }
 
@@ -92,6 +105,8 @@ pub fn grants(role: Role, permission: Permission) -> bool {
         P::ViewProceedings => works_with_cases(role),
         P::EditProceedings => matches!(role, R::Admin | R::Supervisor | R::Lawyer),
         P::ViewCourtFigures => matches!(role, R::Admin | R::Supervisor | R::Lawyer | R::Analyst),
+        P::ViewContacts | P::EditContacts => works_at_the_desk(role),
+        P::ExportContacts => matches!(role, R::Supervisor),
     }
 }
 
@@ -425,5 +440,88 @@ mod case_tests {
             case_access(&actor(1, &[Role::Supervisor, Role::Admin]), &c, true),
             CaseAccess::Deny
         );
+    }
+}
+
+/// Roles that answer the lines or work on what the lines bring.
+fn works_at_the_desk(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Admin | Role::Supervisor | Role::Counsellor | Role::CaseWorker
+    )
+}
+
+/// Whether a person may see a hotline contact: staff of its organisation who work at the desk;
+/// a contact kept confidential only its own counsellors and supervisors. Lists, lookups, search
+/// and exports filter by this same rule.
+pub fn contact_visible(
+    actor: &Actor,
+    org: OrgId,
+    confidential: bool,
+    counsellors: &[UserId],
+) -> bool {
+    if !actor.same_org(org) || !actor.roles.iter().any(|r| works_at_the_desk(*r)) {
+        return false;
+    }
+    !confidential || actor.roles.contains(&Role::Supervisor) || counsellors.contains(&actor.user_id)
+}
+
+#[cfg(test)]
+mod desk_tests {
+    use super::*;
+    use uuid::Uuid;
+
+    #[test]
+    fn confidential_contacts_are_for_their_counsellors_and_supervisors() {
+        let me = UserId(Uuid::from_u128(7));
+        let org = OrgId(Uuid::nil());
+        let actor = |roles: &[Role], user: UserId| Actor {
+            org_id: org,
+            user_id: user,
+            roles: roles.to_vec(),
+        };
+        let other = UserId(Uuid::from_u128(8));
+        assert!(contact_visible(
+            &actor(&[Role::Counsellor], me),
+            org,
+            true,
+            &[me]
+        ));
+        assert!(!contact_visible(
+            &actor(&[Role::Counsellor], other),
+            org,
+            true,
+            &[me]
+        ));
+        assert!(!contact_visible(
+            &actor(&[Role::Admin], other),
+            org,
+            true,
+            &[me]
+        ));
+        assert!(contact_visible(
+            &actor(&[Role::Supervisor], other),
+            org,
+            true,
+            &[me]
+        ));
+        assert!(contact_visible(
+            &actor(&[Role::CaseWorker], other),
+            org,
+            false,
+            &[me]
+        ));
+        assert!(!contact_visible(
+            &actor(&[Role::Analyst], other),
+            org,
+            false,
+            &[me]
+        ));
+        assert!(!contact_visible(
+            &actor(&[Role::Supervisor], other),
+            OrgId(Uuid::from_u128(1)),
+            false,
+            &[me]
+        ));
     }
 }

@@ -1391,7 +1391,7 @@ pub async fn tasks_due(
     let rows: Vec<TaskRow> = on_db!(db, |c| {
         sqlx::query_as(
         "SELECT id, case_id, title_enc, due_at, assignee, done_at FROM case_tasks WHERE org_id = $1 AND assignee = $2 \
-         AND done_at IS NULL AND (due_at IS NULL OR due_at <= $3) ORDER BY due_at IS NULL, due_at, created_at LIMIT $4"
+         AND case_id IS NOT NULL AND done_at IS NULL AND (due_at IS NULL OR due_at <= $3) ORDER BY due_at IS NULL, due_at, created_at LIMIT $4"
     )
     .bind(org.0)
     .bind(user.0)
@@ -1553,29 +1553,65 @@ pub struct LinkedContact {
     pub linked_at: DateTime<Utc>,
     /// Who linked it.
     pub linked_by: Option<UserId>,
+    /// When the contact started.
+    pub started_at: DateTime<Utc>,
+    /// Its line.
+    pub line: String,
+    /// Its channel.
+    pub channel: String,
+    /// Its categories' codes.
+    pub categories: Vec<String>,
+    /// Whether it was voided.
+    pub voided: bool,
 }
 
-/// The contacts linked to a case, newest first. The one place the case timeline reads contacts:
-/// once the hotline desk's contacts are merged, this joins their summary (line, channel, caller
-/// type, duration) here.
+/// The contacts linked to a case, newest first, with the desk's plain summary of each (date,
+/// line, channel, categories; nothing decrypted). The one place the case timeline reads
+/// contacts.
 pub async fn contacts_of(db: &Db, org: OrgId, case: CaseId) -> Result<Vec<LinkedContact>> {
-    let rows: Vec<(Uuid, DateTime<Utc>, Option<Uuid>)> = on_db!(db, |c| {
+    type Row = (
+        Uuid,
+        DateTime<Utc>,
+        Option<Uuid>,
+        DateTime<Utc>,
+        String,
+        String,
+        Option<DateTime<Utc>>,
+    );
+    let rows: Vec<Row> = on_db!(db, |c| {
         sqlx::query_as(
-        "SELECT contact_id, linked_at, linked_by FROM case_contacts WHERE org_id = $1 AND case_id = $2 ORDER BY linked_at DESC, contact_id"
+        "SELECT l.contact_id, l.linked_at, l.linked_by, c.started_at, c.line, c.channel, c.voided_at FROM case_contacts l \
+         JOIN contacts c ON c.org_id = l.org_id AND c.id = l.contact_id \
+         WHERE l.org_id = $1 AND l.case_id = $2 ORDER BY l.linked_at DESC, l.contact_id"
     )
     .bind(org.0)
     .bind(case.0)
     .fetch_all(c)
     .await
     })?;
-    Ok(rows
-        .into_iter()
-        .map(|(contact_id, linked_at, by)| LinkedContact {
+    let mut out = Vec::with_capacity(rows.len());
+    for (contact_id, linked_at, by, started_at, line, channel, voided) in rows {
+        let categories: Vec<String> = on_db!(db, |c| {
+            sqlx::query_scalar(
+                "SELECT code FROM contact_categories WHERE org_id = $1 AND contact_id = $2 ORDER BY code",
+            )
+            .bind(org.0)
+            .bind(contact_id)
+            .fetch_all(c)
+            .await
+        })?;
+        out.push(LinkedContact {
             contact_id,
             linked_at,
             linked_by: by.map(UserId),
-        })
-        .collect())
+            started_at,
+            line,
+            channel,
+            categories,
+            voided: voided.is_some(),
+        });
+    }
+    Ok(out)
 }
 
 /// The cases a contact is linked to.

@@ -47,6 +47,10 @@ pub const TABLES: &[EncryptedTable] = &[
     crate::court::ENCRYPTED[1],
     crate::court::ENCRYPTED[2],
     crate::court::ENCRYPTED[3],
+    crate::contacts::ENCRYPTED[0],
+    crate::contacts::ENCRYPTED[1],
+    crate::contacts::ENCRYPTED[2],
+    crate::contacts::ENCRYPTED[3],
 ];
 
 /// What a scan of one column found.

@@ -14,6 +14,7 @@
 pub mod api_tokens;
 pub mod audit;
 pub mod cases;
+pub mod contacts;
 pub mod counters;
 pub mod court;
 pub mod db;

@@ -805,6 +805,25 @@ impl Client {
         .await
     }
 
+    /// POST a JSON body with extra headers (an API call).
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut req = self.inner.post(self.url(path)).json(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Self::read(
+            req.send()
+                .await
+                .unwrap_or_else(|e| panic!("POST {path}: {e}")),
+        )
+        .await
+    }
+
     /// POST a form with extra headers.
     pub async fn post_form_with(
         &self,
@@ -893,6 +912,31 @@ impl Client {
         // The acknowledgement is the whole response, not just its first line.
         res.bytes().await.ok()?;
         Some(status)
+    }
+
+    /// Posts a form like [`Client::post_form_checked`] and returns the status with the
+    /// `Location` header (empty when none): `None` when the server never answered in full.
+    pub async fn post_form_located(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Option<(u16, String)> {
+        let res = self
+            .inner
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .ok()?;
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        res.bytes().await.ok()?;
+        Some((status, location))
     }
 
     /// Opens `page`, takes the CSRF token from it, and posts `fields` to `action`.

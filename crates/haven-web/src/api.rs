@@ -23,8 +23,8 @@ use crate::ui::Ctx;
         title = "Haven API",
         description = "The JSON API of Haven's staff application. Authenticate with the staff session cookie (and send the `X-CSRF-Token` header on writes) or with an API token."
     ),
-    paths(me, set_my_language, institutions, cases, case, proceedings, court_figures),
-    components(schemas(Me, LanguageIn, InstitutionOut, CaseOut, EscalationOut, ProceedingOut, FigureOut)),
+    paths(me, set_my_language, institutions, cases, case, proceedings, court_figures, crate::api_desk::create, crate::api_desk::get, crate::api_desk::update, crate::api_desk::void, crate::api_desk::search),
+    components(schemas(Me, LanguageIn, InstitutionOut, CaseOut, EscalationOut, ProceedingOut, FigureOut, crate::api_desk::ContactIn, crate::api_desk::ContactOut, crate::api_desk::ContactRow, crate::api_desk::VoidIn, crate::api_desk::SearchIn)),
     modifiers(&ApiTokenAuth),
     security(("api_token" = []))
 )]

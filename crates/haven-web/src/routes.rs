@@ -12,7 +12,7 @@ use haven_domain::policy::Permission;
 
 use crate::auth::Access;
 use crate::state::AppState;
-use crate::{api, ops, staff};
+use crate::{api, api_desk, ops, staff};
 
 /// One route's contract.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -473,6 +473,114 @@ pub fn table() -> Vec<Route> {
             "/api/v1/court/figures",
             Staff(P::ViewCourtFigures),
             api::court_figures,
+        ),
+        // The hotline desk.
+        get_("/staff/desk", Staff(P::ViewContacts), staff::desk::inbox),
+        post_(
+            "/staff/desk/handover",
+            Staff(P::EditContacts),
+            staff::desk::handover,
+        ),
+        get_(
+            "/staff/desk/new",
+            Staff(P::EditContacts),
+            staff::desk::new_form,
+        ),
+        post_(
+            "/staff/desk/new",
+            Staff(P::EditContacts),
+            staff::desk::create,
+        ),
+        post_(
+            "/staff/desk/draft",
+            Staff(P::EditContacts),
+            staff::desk::autosave,
+        ),
+        post_(
+            "/staff/desk/lookup",
+            Staff(P::ViewContacts),
+            staff::desk::lookup_fragment,
+        ),
+        get_(
+            "/staff/desk/contacts",
+            Staff(P::ViewContacts),
+            staff::desk::search,
+        ),
+        post_(
+            "/staff/desk/search",
+            Staff(P::ViewContacts),
+            staff::desk::search_post,
+        ),
+        post_(
+            "/staff/desk/export",
+            Staff(P::ExportContacts),
+            staff::desk::export,
+        ),
+        get_(
+            "/staff/desk/contacts/{id}",
+            Staff(P::ViewContacts),
+            staff::desk::show,
+        ),
+        get_(
+            "/staff/desk/contacts/{id}/edit",
+            Staff(P::EditContacts),
+            staff::desk::edit_form,
+        ),
+        post_(
+            "/staff/desk/contacts/{id}",
+            Staff(P::EditContacts),
+            staff::desk::update,
+        ),
+        post_(
+            "/staff/desk/contacts/{id}/void",
+            Staff(P::EditContacts),
+            staff::desk::void,
+        ),
+        post_(
+            "/staff/desk/contacts/{id}/checks",
+            Staff(P::EditContacts),
+            staff::desk::tick,
+        ),
+        post_(
+            "/staff/desk/contacts/{id}/flags",
+            Staff(P::EditContacts),
+            staff::desk::flag,
+        ),
+        post_(
+            "/staff/desk/contacts/{id}/tasks",
+            Staff(P::EditContacts),
+            staff::desk::add_task,
+        ),
+        post_(
+            "/staff/desk/contacts/{id}/tasks/{tid}/done",
+            Staff(P::EditContacts),
+            staff::desk::task_done,
+        ),
+        post_(
+            "/staff/desk/contacts/{id}/assign",
+            Staff(P::EditContacts),
+            staff::desk::assign,
+        ),
+        post_("/api/v1/contacts", Staff(P::EditContacts), api_desk::create),
+        post_(
+            "/api/v1/contacts/search",
+            Staff(P::ViewContacts),
+            api_desk::search,
+        ),
+        get_(
+            "/api/v1/contacts/{id}",
+            Staff(P::ViewContacts),
+            api_desk::get,
+        ),
+        post_(
+            "/api/v1/contacts/{id}",
+            Staff(P::EditContacts),
+            api_desk::update,
+        ),
+        post_(
+            "/api/v1/contacts/{id}/void",
+            Staff(P::EditContacts),
+            api_desk::void,
         ),
     ]
 }

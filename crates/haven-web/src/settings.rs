@@ -41,6 +41,65 @@ pub struct Settings {
     pub log: LogSettings,
     /// Case management.
     pub cases: CaseSettings,
+    /// The hotline desk.
+    pub desk: DeskSettings,
+}
+
+/// The hotline desk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeskSettings {
+    /// The lines contacts are recorded on (codes; labels `line-<code>` where translated).
+    pub lines: Vec<String>,
+    /// The largest note of a contact, in KiB.
+    pub note_limit_kib: u32,
+    /// Seconds between automatic saves of a draft.
+    pub autosave_seconds: u32,
+    /// The category tree: group code → full category codes (`group.category`); the tree of
+    /// DOMAIN.md §3 when empty.
+    pub categories: std::collections::BTreeMap<String, Vec<String>>,
+    /// Escalation steps per line; the defaults of `haven_domain::desk::default_checklist` for a
+    /// line not listed.
+    pub checklists: std::collections::BTreeMap<String, Vec<String>>,
+    /// Contacts per page of search results.
+    pub page_size: u32,
+}
+
+impl Default for DeskSettings {
+    fn default() -> Self {
+        Self {
+            lines: vec!["sos".into(), "116000".into(), "portal".into()],
+            note_limit_kib: 64,
+            autosave_seconds: 5,
+            categories: std::collections::BTreeMap::new(),
+            checklists: std::collections::BTreeMap::new(),
+            page_size: 50,
+        }
+    }
+}
+
+impl DeskSettings {
+    /// The category tree.
+    pub fn category_tree(&self) -> Vec<haven_domain::desk::CategoryGroup> {
+        if self.categories.is_empty() {
+            return haven_domain::desk::default_categories();
+        }
+        self.categories
+            .iter()
+            .map(|(code, cats)| haven_domain::desk::CategoryGroup {
+                code: code.clone(),
+                categories: cats.clone(),
+            })
+            .collect()
+    }
+
+    /// The escalation steps of a line.
+    pub fn checklist(&self, line: &str) -> Vec<String> {
+        self.checklists
+            .get(line)
+            .cloned()
+            .unwrap_or_else(|| haven_domain::desk::default_checklist(line))
+    }
 }
 
 /// Case management.
@@ -193,6 +252,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             log: LogSettings::default(),
             cases: CaseSettings::default(),
+            desk: DeskSettings::default(),
         }
     }
 }
@@ -327,6 +387,37 @@ impl Settings {
         }
         if !(1..=512).contains(&self.cases.upload_limit_mib) {
             return Err(bad("cases.upload_limit_mib", "must be between 1 and 512"));
+        }
+        if self.desk.lines.is_empty()
+            || self.desk.lines.iter().any(|l| {
+                l.is_empty()
+                    || l.len() > 20
+                    || !l
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            })
+        {
+            return Err(bad(
+                "desk.lines",
+                "must list at least one line, each a code of letters, digits, - or _",
+            ));
+        }
+        if !(1..=1024).contains(&self.desk.note_limit_kib) {
+            return Err(bad("desk.note_limit_kib", "must be between 1 and 1024"));
+        }
+        if !(1..=300).contains(&self.desk.autosave_seconds) {
+            return Err(bad("desk.autosave_seconds", "must be between 1 and 300"));
+        }
+        if !(1..=1000).contains(&self.desk.page_size) {
+            return Err(bad("desk.page_size", "must be between 1 and 1000"));
+        }
+        if self.desk.categories.iter().any(|(g, cats)| {
+            cats.is_empty() || cats.iter().any(|c| !c.starts_with(&format!("{g}.")))
+        }) {
+            return Err(bad(
+                "desk.categories",
+                "each group must list its categories as group.category codes",
+            ));
         }
         if !(1..=72).contains(&self.cases.break_glass_hours) {
             return Err(bad("cases.break_glass_hours", "must be between 1 and 72"));

@@ -249,6 +249,7 @@ pub struct LangChoice {
 fn nav(tr: &Tr<'_>, user: &CurrentUser, path: &str) -> Vec<NavItem> {
     let actor = user.actor();
     let mut items = vec![("/staff/", "nav-home", Permission::UseStaffApp)];
+    items.push(("/staff/desk", "nav-desk", Permission::ViewContacts));
     items.push(("/staff/cases", "nav-cases", Permission::ViewCases));
     items.push((
         "/staff/institutions",

@@ -49,6 +49,12 @@ const CASES: &[Role] = &[
 const SUPERVISOR: &[Role] = &[Role::Supervisor];
 const LEGAL: &[Role] = &[Role::Admin, Role::Supervisor, Role::Lawyer];
 const FIGURES: &[Role] = &[Role::Admin, Role::Supervisor, Role::Lawyer, Role::Analyst];
+const DESK: &[Role] = &[
+    Role::Admin,
+    Role::Supervisor,
+    Role::Counsellor,
+    Role::CaseWorker,
+];
 
 const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/", Who::Public),
@@ -194,6 +200,33 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/staff/court/figures/proceedings", Who::Roles(CASES)),
     ("GET", "/api/v1/proceedings", Who::Roles(CASES)),
     ("GET", "/api/v1/court/figures", Who::Roles(FIGURES)),
+    ("GET", "/staff/desk", Who::Roles(DESK)),
+    ("POST", "/staff/desk/handover", Who::Roles(DESK)),
+    ("GET", "/staff/desk/new", Who::Roles(DESK)),
+    ("POST", "/staff/desk/new", Who::Roles(DESK)),
+    ("POST", "/staff/desk/draft", Who::Roles(DESK)),
+    ("POST", "/staff/desk/lookup", Who::Roles(DESK)),
+    ("GET", "/staff/desk/contacts", Who::Roles(DESK)),
+    ("POST", "/staff/desk/search", Who::Roles(DESK)),
+    ("POST", "/staff/desk/export", Who::Roles(SUPERVISOR)),
+    ("GET", "/staff/desk/contacts/{id}", Who::Roles(DESK)),
+    ("GET", "/staff/desk/contacts/{id}/edit", Who::Roles(DESK)),
+    ("POST", "/staff/desk/contacts/{id}", Who::Roles(DESK)),
+    ("POST", "/staff/desk/contacts/{id}/void", Who::Roles(DESK)),
+    ("POST", "/staff/desk/contacts/{id}/checks", Who::Roles(DESK)),
+    ("POST", "/staff/desk/contacts/{id}/flags", Who::Roles(DESK)),
+    ("POST", "/staff/desk/contacts/{id}/tasks", Who::Roles(DESK)),
+    (
+        "POST",
+        "/staff/desk/contacts/{id}/tasks/{tid}/done",
+        Who::Roles(DESK),
+    ),
+    ("POST", "/staff/desk/contacts/{id}/assign", Who::Roles(DESK)),
+    ("POST", "/api/v1/contacts", Who::Roles(DESK)),
+    ("POST", "/api/v1/contacts/search", Who::Roles(DESK)),
+    ("GET", "/api/v1/contacts/{id}", Who::Roles(DESK)),
+    ("POST", "/api/v1/contacts/{id}", Who::Roles(DESK)),
+    ("POST", "/api/v1/contacts/{id}/void", Who::Roles(DESK)),
 ];
 
 fn expected(method: &str, path: &str) -> Who {

@@ -534,14 +534,17 @@ conformance!(async fn escalation_timers_tasks_and_the_dashboard(backend) {
 conformance!(async fn hotline_contacts_open_and_link_cases(backend) {
     let app = app(backend).await;
     let (c, _) = app.signed_in(&[Role::Counsellor]).await;
-    let contact = "018f1111-2222-7333-8444-555566667777";
+    // A contact id that names no recorded contact is refused.
+    let res = c.submit("/staff/cases", "/staff/cases/from-contact", &[("contact_id", "018f1111-2222-7333-8444-555566667777"), ("kind", "missing_child")]).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let contact = &desk_contact(&c).await;
     let res = c.submit("/staff/cases", "/staff/cases/from-contact", &[("contact_id", contact), ("kind", "missing_child")]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
     let case = res.location().trim_start_matches("/staff/cases/").to_owned();
     let page = c.get(&format!("/staff/cases/{case}")).await;
     assert!(page.contains(&format!("Contact {contact}")) && page.contains("Contact linked"));
     let number = title(&page).split(' ').next().unwrap().to_owned();
-    let another = "018f1111-2222-7333-8444-555566668888";
+    let another = &desk_contact(&c).await;
     let res = c.submit("/staff/cases", "/staff/cases/link-contact", &[("contact_id", another), ("case_number", &number.to_lowercase())]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert!(c.get(&format!("/staff/cases/{case}")).await.contains(&format!("Contact {another}")));
@@ -598,3 +601,24 @@ conformance!(async fn services_consent_and_the_sharing_check(backend) {
     let notes = c.get(&format!("/staff/cases/{case}?show=services")).await;
     assert!(notes.contains("Service Legal aid") && !notes.contains("Consent recorded"));
 });
+
+/// Records a hotline contact through the desk; returns its id.
+async fn desk_contact(c: &haven_testkit::Client) -> String {
+    let res = c
+        .submit(
+            "/staff/desk/new",
+            "/staff/desk/new",
+            &[
+                ("line", "116000"),
+                ("channel", "phone"),
+                ("caller_type", "family_member"),
+                ("category", "missing_child.runaway"),
+                ("do", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    res.location()
+        .trim_start_matches("/staff/desk/contacts/")
+        .to_owned()
+}

@@ -152,6 +152,134 @@ fn case_needles() -> Vec<String> {
     out
 }
 
+/// What a counsellor types at the hotline desk: the caller's phone, e-mail and handle, the
+/// summary and notes, a police report number in the escalation checklist, a task, a handover
+/// note, a draft and a reason for voiding. Every one must be sealed.
+const DESK_SECRETS: [&str; 10] = [
+    "+381 69 4455 667",
+    "Ljubomirka.Desk@primer.rs",
+    "@grozdanka_ljubomirka",
+    "Zvala Ljubomirka iz Bačke Palanke",
+    "Dete Grozdanka odvedeno preko Horgoša",
+    "PU-Zrenjanin-5531/26",
+    "Proveriti Grozdankinu školu",
+    "Nazvati Ljubomirku sutra ujutru",
+    "Nedovršeno: Vukašinka zove ponovo",
+    "Pogrešno uneto za Ljubomirku",
+];
+
+/// The needles of [`DESK_SECRETS`].
+fn desk_needles() -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for v in DESK_SECRETS {
+        values.push(v.to_owned());
+        values.extend(
+            v.split(|c: char| {
+                c.is_whitespace()
+                    || c == '-'
+                    || c == ','
+                    || c == '/'
+                    || c == '.'
+                    || c == '@'
+                    || c == '_'
+            })
+            .filter(|w| w.chars().count() >= 7)
+            .map(str::to_owned),
+        );
+    }
+    values.push("+381694455667".into());
+    values.push("0694455667".into());
+    values.push("ljubomirka.desk@primer.rs".into());
+    let mut out: Vec<String> = values.iter().flat_map(|v| spellings(v)).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Records everything of [`DESK_SECRETS`] through the desk's pages, as a counsellor would.
+async fn desk_work(app: &TestApp) {
+    let (c, _) = app.signed_in(&[Role::Counsellor]).await;
+    let fields = [
+        ("line", "116000"),
+        ("channel", "phone"),
+        ("caller_type", "family_member"),
+        ("phone", DESK_SECRETS[0]),
+        ("email", DESK_SECRETS[1]),
+        ("handle", DESK_SECRETS[2]),
+        ("summary", DESK_SECRETS[3]),
+        ("notes", DESK_SECRETS[4]),
+        ("category", "missing_child.parental_abduction"),
+        ("do", "save"),
+    ];
+    let res = c
+        .submit("/staff/desk/new", "/staff/desk/new", &fields)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let path = res.location();
+    let page = c.get(&path).await;
+    assert!(page.contains("+381694455667"));
+    c.submit(
+        &path,
+        &format!("{path}/checks"),
+        &[
+            ("step", "police_report_number"),
+            ("done", "on"),
+            ("value", DESK_SECRETS[5]),
+        ],
+    )
+    .await;
+    c.submit(
+        &path,
+        &format!("{path}/tasks"),
+        &[("title", DESK_SECRETS[6]), ("due_at", "2026-12-01T10:00")],
+    )
+    .await;
+    c.submit(
+        "/staff/desk",
+        "/staff/desk/handover",
+        &[("line", "116000"), ("body", DESK_SECRETS[7])],
+    )
+    .await;
+    let form = c.get("/staff/desk/new").await;
+    let draft = form.input_value("draft_id").unwrap();
+    let res = c
+        .post_form(
+            "/staff/desk/draft",
+            &[
+                ("csrf", &form.csrf()),
+                ("draft_id", &draft),
+                ("summary", DESK_SECRETS[8]),
+                ("phone", "069 4455 667"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+    // Looked up and searched by number and address, then voided.
+    let found = c
+        .submit(
+            "/staff/desk/new",
+            "/staff/desk/lookup",
+            &[("phone", "069/4455-667")],
+        )
+        .await;
+    assert!(found.contains(path.trim_start_matches("/staff/desk/contacts/")));
+    c.submit(
+        "/staff/desk/contacts",
+        "/staff/desk/search",
+        &[("email", DESK_SECRETS[1])],
+    )
+    .await;
+    let res = c
+        .submit(
+            &path,
+            &format!("{path}/void"),
+            &[("reason", DESK_SECRETS[9])],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert!(c.get(&path).await.contains(DESK_SECRETS[9]));
+}
+
 /// Records everything of [`CASE_SECRETS`] through the case pages, as staff would.
 async fn case_work(app: &TestApp) {
     let (c, _) = app.signed_in(&[Role::Counsellor]).await;
@@ -576,6 +704,7 @@ conformance!(async fn no_identity_is_readable_at_rest_or_in_the_logs(backend) {
     let mut needles = needles();
     needles.extend(case_needles());
     needles.extend(court_needles());
+    needles.extend(desk_needles());
     // The scanner finds a value in each encoding it claims to search.
     for enc in encodings("Радивојевић") {
         let mut blob = vec![0u8; 100];
@@ -626,6 +755,8 @@ conformance!(async fn no_identity_is_readable_at_rest_or_in_the_logs(backend) {
     case_work(&app).await;
     // Court work through the pages: a defendant, numbers, the judge, notes.
     court_work(&app).await;
+    // Contacts at the hotline desk: caller, summary, notes, checklist, task, handover, draft.
+    desk_work(&app).await;
     // Staff look at the audit log and verify it.
     let (supervisor, _) = app.signed_in(&[Role::Supervisor]).await;
     assert_eq!(supervisor.get("/staff/audit").await.status, StatusCode::OK);

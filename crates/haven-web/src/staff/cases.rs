@@ -674,6 +674,16 @@ pub async fn create(ctx: Ctx, Form(pairs): Form<Vec<(String, String)>>) -> AppRe
             }
         },
     };
+    let contact = if contact.is_some() {
+        let mut e = ValidationErrors::new();
+        let known = known_contact(&ctx, contact, &mut e).await?;
+        if !e.is_empty() {
+            p.errors.add("contact", "contact-invalid");
+        }
+        known
+    } else {
+        None
+    };
     let (Some(kind), true) = (kind, p.errors.is_empty()) else {
         let tr = ctx.tr();
         let mut res = render(&NewCasePage {
@@ -752,6 +762,37 @@ fn contact_id(form: &[(String, String)], errors: &mut ValidationErrors) -> Optio
     parsed
 }
 
+/// A contact id that names a hotline contact of the person's organisation they may see.
+async fn known_contact(
+    ctx: &Ctx,
+    contact: Option<Uuid>,
+    errors: &mut ValidationErrors,
+) -> AppResult<Option<Uuid>> {
+    let Some(id) = contact else {
+        return Ok(None);
+    };
+    let me = ctx.user()?;
+    let facts =
+        haven_store::contacts::facts(&ctx.state.db, me.org(), haven_domain::desk::ContactId(id))
+            .await?;
+    match facts {
+        Some(f)
+            if haven_domain::policy::contact_visible(
+                &me.actor(),
+                f.org_id,
+                f.confidential,
+                &f.counsellors,
+            ) =>
+        {
+            Ok(Some(id))
+        }
+        _ => {
+            errors.add("contact_id", "contact-invalid");
+            Ok(None)
+        }
+    }
+}
+
 /// POST /staff/cases/from-contact: opens a case from a hotline contact (`contact_id`, `kind`,
 /// optional `line`) and links the contact; for the desk's "Save & open case".
 pub async fn from_contact(
@@ -768,6 +809,7 @@ pub async fn from_contact(
     let line = p.code("line", Line::from_code);
     let restricted = p.flag("restricted");
     let contact = contact_id(form, &mut p.errors);
+    let contact = known_contact(&ctx, contact, &mut p.errors).await?;
     let (Some(kind), Some(contact), true) = (kind, contact, p.errors.is_empty()) else {
         return link_contact_error(&ctx, form, &p.errors);
     };
@@ -798,6 +840,7 @@ pub async fn link_contact_by_number(
     let form = pairs.as_slice();
     let mut errors = ValidationErrors::new();
     let contact = contact_id(form, &mut errors);
+    let contact = known_contact(&ctx, contact, &mut errors).await?;
     let case = match form
         .one("case_number")
         .parse::<haven_domain::numbering::CaseNumber>()
@@ -824,7 +867,8 @@ pub async fn link_contact(
         return Ok(r);
     }
     let mut errors = ValidationErrors::new();
-    let Some(contact) = contact_id(&pairs, &mut errors) else {
+    let contact = contact_id(&pairs, &mut errors);
+    let Some(contact) = known_contact(&ctx, contact, &mut errors).await? else {
         return link_contact_error(&ctx, &pairs, &errors);
     };
     link_contact_to(&ctx, &id, contact).await
@@ -1511,15 +1555,32 @@ pub async fn case_page(
             },
         ));
     }
-    // Linked contacts come through the one function that reads them; the desk's summary of
-    // each contact is joined there after the merge.
+    // Linked contacts come through the one function that reads them, with the desk's summary.
     for c in cases::contacts_of(db, org, s.id).await? {
         items.push((
             c.linked_at,
             TimelineRow {
                 time: ctx.time(c.linked_at),
                 group: "contacts",
-                text: tr.t1("timeline-contact", "id", c.contact_id.to_string()),
+                text: format!(
+                    "{} · {}",
+                    tr.t1("timeline-contact", "id", c.contact_id.to_string()),
+                    tr.t_args(
+                        "timeline-contact-summary",
+                        &[
+                            ("when", ctx.time(c.started_at)),
+                            ("line", super::desk::line_label(&tr, &c.line)),
+                            (
+                                "categories",
+                                c.categories
+                                    .iter()
+                                    .map(|k| super::desk::category_label(&tr, k))
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                            ),
+                        ],
+                    )
+                ),
                 body: String::new(),
                 who: name_of(c.linked_by),
                 css: "",

@@ -4,6 +4,7 @@ pub mod access;
 pub mod audit;
 pub mod cases;
 pub mod court;
+pub mod desk;
 pub mod documents;
 pub mod home;
 pub mod institutions;

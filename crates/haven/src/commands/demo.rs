@@ -140,6 +140,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<ExitCode, String>
     let mut cases_added = 0usize;
     let mut proceedings_added = 0usize;
     let courts = demo_courts(&state).await?;
+    let mut contacts_added = 0usize;
     let units = args.size as usize;
     // Batches of a few units per transaction, so that a large demo neither holds one huge
     // transaction nor loses everything to a late failure.
@@ -188,6 +189,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<ExitCode, String>
                 .await?;
                 proceedings_added +=
                     demo_proceedings(&state, &mut tx, &ring, &courts, &trafficking).await?;
+                contacts_added += demo_contacts(&state, &mut tx, &ring, unit, &workers).await?;
             }
         }
         tx.commit().await.map_err(|e| e.to_string())?;
@@ -196,11 +198,12 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<ExitCode, String>
         }
     }
     println!(
-        "Added demo data (size {}): {} staff accounts, {} institutions, {} cases, {} people, {} court proceedings.",
+        "Added demo data (size {}): {} staff accounts, {} institutions, {} cases, {} hotline contacts, {} people, {} court proceedings.",
         args.size,
         created.len(),
         added,
         cases_added,
+        contacts_added,
         people_added,
         proceedings_added
     );
@@ -220,6 +223,212 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<ExitCode, String>
     }
     state.db.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Hotline contacts of one unit: ten calls, chats and messages on the three lines over the last
+/// weeks, of every kind the desk sees (most are not cases: information requests, job-offer
+/// checks, silent calls), with phones that call again, flags and follow-up.
+async fn demo_contacts(
+    state: &haven_web::AppState,
+    tx: &mut haven_store::Tx,
+    ring: &haven_crypto::keys::OrgKeyring,
+    unit: usize,
+    workers: &[UserId],
+) -> Result<usize, String> {
+    use haven_domain::desk::{
+        CallerType, Channel, ContactId, ContactInput, ContactUrgency, Direction, FlagKind, HeardVia,
+    };
+    use haven_store::contacts;
+    const KINDS: &[(&str, &str, CallerType, ContactUrgency, &str)] = &[
+        (
+            "116000",
+            "missing_child.runaway",
+            CallerType::FamilyMember,
+            ContactUrgency::Urgent,
+            "Ćerka (15) nije došla kući posle škole",
+        ),
+        (
+            "116000",
+            "missing_child.parental_abduction",
+            CallerType::FamilyMember,
+            ContactUrgency::ImmediateDanger,
+            "Otac odveo dete preko granice bez saglasnosti",
+        ),
+        (
+            "sos",
+            "labour.job_offer",
+            CallerType::PotentialVictim,
+            ContactUrgency::Routine,
+            "Provera oglasa za posao u Nemačkoj, traže depozit",
+        ),
+        (
+            "sos",
+            "trafficking.forced_labour",
+            CallerType::Citizen,
+            ContactUrgency::Urgent,
+            "Radnici na gradilištu bez pasoša i plate",
+        ),
+        (
+            "sos",
+            "information.request",
+            CallerType::Professional,
+            ContactUrgency::Routine,
+            "Škola traži materijale za radionicu",
+        ),
+        (
+            "sos",
+            "silent.silent",
+            CallerType::SilentTest,
+            ContactUrgency::Routine,
+            "",
+        ),
+        (
+            "portal",
+            "labour.rights",
+            CallerType::PotentialVictim,
+            ContactUrgency::Routine,
+            "Poslodavac ne isplaćuje prekovremeni rad",
+        ),
+        (
+            "sos",
+            "trafficking.sexual_exploitation",
+            CallerType::FriendPartner,
+            ContactUrgency::ImmediateDanger,
+            "Drugarica zadržana u stanu, oduzet telefon",
+        ),
+        (
+            "116000",
+            "missing_child.unaccompanied_migrant",
+            CallerType::OtherHotline,
+            ContactUrgency::Urgent,
+            "Dečak iz prihvatnog centra nestao",
+        ),
+        (
+            "sos",
+            "other.other",
+            CallerType::Anonymous,
+            ContactUrgency::Routine,
+            "Pitanje o radu linije",
+        ),
+    ];
+    const CHANNELS: &[Channel] = &[
+        Channel::Phone,
+        Channel::Phone,
+        Channel::Phone,
+        Channel::Viber,
+        Channel::WhatsApp,
+        Channel::Email,
+        Channel::WebForm,
+        Channel::WebChat,
+        Channel::Sms,
+        Channel::SocialMedia,
+    ];
+    let e = |e: haven_store::StoreError| e.to_string();
+    let org = state.default_org;
+    let now = state.now();
+    let mut added = 0;
+    for (k, (line, cat, caller, urgency, summary)) in KINDS.iter().enumerate() {
+        let n = unit * 10 + k;
+        let channel = if *line == "portal" {
+            Channel::WebForm
+        } else {
+            CHANNELS[n % CHANNELS.len()]
+        };
+        // One caller in seven calls again from the same number.
+        let phone = if matches!(
+            channel,
+            Channel::Phone | Channel::Viber | Channel::WhatsApp | Channel::Sms
+        ) {
+            format!("+38164{:07}", (n / 7 * 7) * 7919 % 10_000_000)
+        } else {
+            String::new()
+        };
+        let id: ContactId = state.ids().id();
+        let by = workers[n % workers.len()];
+        contacts::insert(
+            tx,
+            ring,
+            state.rng.as_ref(),
+            org,
+            &contacts::NewContact {
+                id,
+                input: ContactInput {
+                    line: (*line).to_owned(),
+                    channel,
+                    direction: Direction::Inbound,
+                    started_at: now - TimeDelta::minutes(37 * (1 + (n % 2000) as i64)),
+                    duration_seconds: if *caller == CallerType::SilentTest {
+                        12
+                    } else {
+                        60 + (n % 40) as i64 * 23
+                    },
+                    caller_type: *caller,
+                    anonymous: *caller == CallerType::Anonymous,
+                    email: if channel == Channel::Email {
+                        format!("pozivalac{n}@primer.invalid")
+                    } else {
+                        String::new()
+                    },
+                    handle: if channel == Channel::SocialMedia {
+                        format!("@korisnik{n}")
+                    } else {
+                        String::new()
+                    },
+                    phone,
+                    language: "sr".into(),
+                    safe_to_call_back: !n.is_multiple_of(3),
+                    confidential: n.is_multiple_of(17),
+                    heard_via: HeardVia::ALL[n % HeardVia::ALL.len()],
+                    categories: vec![(*cat).to_owned()],
+                    countries: if cat.contains("abduction") || cat.contains("forced_labour") {
+                        vec![
+                            CountryCode::parse("countries", "DE")
+                                .map_err(|_| "country".to_owned())?,
+                        ]
+                    } else {
+                        Vec::new()
+                    },
+                    summary: (*summary).to_owned(),
+                    notes: if summary.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{summary}. {} (demo)", CITIES[n % CITIES.len()])
+                    },
+                    urgency: *urgency,
+                    action: if *urgency == ContactUrgency::Routine {
+                        "Informisan".into()
+                    } else {
+                        "Obaveštena policija".into()
+                    },
+                    outcome: String::new(),
+                    referral: String::new(),
+                    needs_follow_up: *urgency != ContactUrgency::Routine && n.is_multiple_of(2),
+                },
+                person_id: None,
+                counsellors: vec![by],
+                by,
+                now,
+            },
+        )
+        .await
+        .map_err(e)?;
+        if *caller == CallerType::SilentTest && n.is_multiple_of(3) {
+            contacts::add_flag(
+                tx,
+                org,
+                state.ids().uuid(),
+                id,
+                FlagKind::KnownPrank,
+                now + TimeDelta::days(30),
+                by,
+                now,
+            )
+            .await
+            .map_err(e)?;
+        }
+        added += 1;
+    }
+    Ok(added)
 }
 
 /// Units of demo data per transaction.

@@ -1,0 +1,1 @@
+//! Benchmarks of Haven live in `benches/`; run them with `cargo bench -p haven-bench`.
