@@ -71,10 +71,11 @@ CREATE TABLE contact_index (
     contact_id UUID NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('phone', 'email', 'handle')),
     value BYTEA NOT NULL,
-    PRIMARY KEY (org_id, contact_id, kind, value),
+    -- The lookup's order: an index value leads, so the primary key serves every lookup.
+    PRIMARY KEY (org_id, kind, value, contact_id),
     FOREIGN KEY (org_id, contact_id) REFERENCES contacts (org_id, id) ON DELETE CASCADE
 );
-CREATE INDEX contact_index_lookup ON contact_index (org_id, kind, value);
+CREATE INDEX contact_index_contact ON contact_index (org_id, contact_id);
 
 CREATE TABLE contact_versions (
     org_id UUID NOT NULL,
