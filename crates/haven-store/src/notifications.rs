@@ -677,6 +677,7 @@ pub async fn reply_link(
 }
 
 /// Records an institution's reply (sealed).
+#[allow(clippy::too_many_arguments)]
 pub async fn add_reply(
     tx: &mut Tx,
     ring: &OrgKeyring,

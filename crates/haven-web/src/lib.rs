@@ -13,6 +13,7 @@ pub mod error;
 pub mod i18n;
 pub mod keys;
 pub mod letters;
+pub mod mail;
 pub mod ops;
 pub mod routes;
 pub mod secrets;

@@ -643,6 +643,26 @@ pub fn table() -> Vec<Route> {
             Staff(P::ApproveNotifications),
             staff::referrals::save_template,
         ),
+        get_(
+            "/staff/institutions/import",
+            Staff(P::ManageInstitutions),
+            staff::institutions::import_form,
+        ),
+        post_(
+            "/staff/institutions/import",
+            Staff(P::ManageInstitutions),
+            staff::institutions::import,
+        ),
+        get_(
+            "/staff/institutions/{id}",
+            Staff(P::ManageInstitutions),
+            staff::institutions::edit_form,
+        ),
+        post_(
+            "/staff/institutions/{id}",
+            Staff(P::ManageInstitutions),
+            staff::institutions::update,
+        ),
         get_("/reply/{token}", Public, staff::referrals::reply_form),
         post_("/reply/{token}", Public, staff::referrals::reply_submit),
     ]

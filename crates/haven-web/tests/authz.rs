@@ -259,6 +259,10 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ),
     ("GET", "/staff/letter-templates", Who::Roles(SUPERVISOR)),
     ("POST", "/staff/letter-templates", Who::Roles(SUPERVISOR)),
+    ("GET", "/staff/institutions/import", Who::Roles(AUDIT)),
+    ("POST", "/staff/institutions/import", Who::Roles(AUDIT)),
+    ("GET", "/staff/institutions/{id}", Who::Roles(AUDIT)),
+    ("POST", "/staff/institutions/{id}", Who::Roles(AUDIT)),
     ("GET", "/reply/{token}", Who::Public),
     ("POST", "/reply/{token}", Who::Public),
 ];

@@ -280,3 +280,135 @@ conformance!(async fn templates_refuse_unknown_placeholders_at_save(backend) {
     let page = boss.get(&res.location()).await;
     assert!(page.contains("Template saved.") && page.contains("Dear [recipient]"), "{}", page.text);
 });
+
+/// A local SMTP server (`tests/fixtures/smtp_sink.py`, Debian's python3-aiosmtpd) writing what it
+/// receives to a folder; stopped when dropped.
+struct SmtpSink {
+    child: std::process::Child,
+    out: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    fn start(port: u16) -> SmtpSink {
+        let out = tempfile::tempdir().unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/smtp_sink.py");
+        // Debian's python3 has python3-aiosmtpd; a python3 of pyenv or a virtualenv may not.
+        let python = std::env::var("HAVEN_TEST_PYTHON").unwrap_or_else(|_| {
+            if std::path::Path::new("/usr/bin/python3").exists() {
+                "/usr/bin/python3".into()
+            } else {
+                "python3".into()
+            }
+        });
+        let mut child = std::process::Command::new(python)
+            .arg(script)
+            .arg(port.to_string())
+            .arg(out.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("python3 is needed for the SMTP test: {e}"));
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "the SMTP sink did not start (apt-get install python3-aiosmtpd)"
+        );
+        SmtpSink { child, out }
+    }
+
+    fn messages(&self) -> Vec<serde_json::Value> {
+        let mut names: Vec<_> = std::fs::read_dir(self.out.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+conformance!(async fn a_letter_is_emailed_as_pdf_and_a_failed_sending_is_retried(backend) {
+    if std::env::var("HAVEN_TEST_SMTP").is_err() {
+        eprintln!("skipped: set HAVEN_TEST_SMTP=1 (needs python3-aiosmtpd and poppler-utils; .ci/run does)");
+        return;
+    }
+    let port = free_port();
+    let app = TestApp::spawn_with(backend, |s| {
+        s.public_url = Some("https://haven.example.org".into());
+        s.smtp.host = "127.0.0.1".into();
+        s.smtp.port = port;
+        s.smtp.tls = "none".into();
+        s.smtp.from = "Astra <pisarnica@astra.example>".into();
+        s.smtp.timeout_seconds = 5;
+    })
+    .await;
+    let (c, _) = app.signed_in(&[Role::Counsellor]).await;
+    let (boss, _) = app.signed_in(&[Role::Supervisor]).await;
+    let inspectorate = institution(&app, InstitutionKind::LabourInspectorate).await;
+    let mut tx = app.state.db.begin().await.unwrap();
+    haven_store::execute!(&mut tx, "UPDATE institutions SET email = $1 WHERE id = $2",
+        "inspekcija@minrzs.example", uuid::Uuid::parse_str(&inspectorate).unwrap()).unwrap();
+    tx.commit().await.unwrap();
+    let case = open_case(&c).await;
+    let res = write(&c, &case, &[("purpose", "report"), ("institution", &inspectorate), ("recipient_person", "Inspektor Đorđe Šćepanović"),
+        ("letter_language", "sr-latn"), ("subject", "Agencija bez dozvole"),
+        ("letter_body", "Agencija „Sloboda“ zapošljava bez dozvole. Ћирилица: Љ Њ Џ Ђ Ћ."), ("deadline", "2026-12-28")]).await;
+    let id = res.location().trim_start_matches("/staff/notifications/").to_owned();
+    step(&c, &id, "submit", &[]).await;
+    step(&boss, &id, "approve", &[]).await;
+
+    // The server is down: "sending failed" with the reason, nothing lost.
+    let res = step(&c, &id, "send", &[("method", "email"), ("sent_on", "2026-11-28")]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert!(res.contains("data-status=\"sending_failed\"") && res.contains("id=\"notification-failure\""), "{}", res.text);
+    assert!(res.contains("Agencija „Sloboda“ zapošljava bez dozvole."), "the letter is intact");
+
+    // Up again: the retry sends it.
+    let sink = SmtpSink::start(port);
+    let res = step(&c, &id, "send", &[("method", "email"), ("sent_on", "2026-11-28")]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert!(res.contains("data-status=\"sent\""), "{}", res.text);
+    let link = res.text.split("https://haven.example.org").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let m = &messages[0];
+    assert_eq!(m["rcpt_tos"][0], "inspekcija@minrzs.example");
+    assert_eq!(m["from"], "Astra <pisarnica@astra.example>");
+    assert_eq!(m["to"], "inspekcija@minrzs.example");
+    assert_eq!(m["subject"], "1/2026 — Agencija bez dozvole");
+    assert!(m["message_id"].as_str().unwrap().contains('@') && !m["date"].as_str().unwrap().is_empty());
+    assert!(m["text"].as_str().unwrap().contains(&format!("https://haven.example.org{link}")), "{m}");
+    let att = &m["attachments"][0];
+    assert_eq!(att["filename"], "1-2026.pdf");
+    assert_eq!(att["content_type"], "application/pdf");
+    let text = pdftotext(&std::fs::read(att["path"].as_str().unwrap()).unwrap());
+    assert!(text.contains("Inspektor Đorđe Šćepanović") && text.contains("Љ Њ Џ Ђ Ћ"), "{text}");
+    assert!(text.contains("Naš broj: 1/2026"), "{text}");
+    // The link in the letter works.
+    assert_eq!(app.client().get(&link).await.status, StatusCode::OK);
+    let steps = c.get(&format!("/staff/notifications/{id}")).await;
+    assert!(steps.contains("Sending failed") && steps.contains("By e-mail"), "{}", steps.text);
+});

@@ -106,3 +106,6 @@ CREATE TABLE notification_replies (
     PRIMARY KEY (org_id, id),
     FOREIGN KEY (org_id, notification_id) REFERENCES notifications (org_id, id) ON DELETE CASCADE
 );
+
+-- The directory, completed: contact persons at each institution (officials, not clients: plain).
+ALTER TABLE institutions ADD COLUMN contact_persons TEXT;

@@ -226,6 +226,19 @@ pub(crate) fn opts<T: Taxonomy>(tr: &Tr<'_>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The kinds of institution as choices.
+pub(crate) fn opts_of_kinds(tr: &Tr<'_>) -> Vec<(String, String)> {
+    InstitutionKind::ALL
+        .into_iter()
+        .map(|k| {
+            (
+                k.code().to_owned(),
+                tr.t(&format!("institution-kind-{}", k.code())),
+            )
+        })
+        .collect()
+}
+
 fn label<T: Taxonomy>(tr: &Tr<'_>, v: T) -> String {
     tr.t(&v.label())
 }

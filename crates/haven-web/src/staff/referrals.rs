@@ -941,12 +941,29 @@ pub async fn send(
         p.errors.add("sent_on", "required");
     }
     let mut errors = p.errors;
+    let mut to = String::new();
     if method == Some(SendMethod::Email) {
-        errors.add("method", "notification-email-unavailable");
+        if crate::mail::enabled(&ctx.state.settings.smtp) {
+            let me = ctx.user()?;
+            to = institutions::search(&ctx.state.db, me.org(), None, "")
+                .await?
+                .into_iter()
+                .find(|i| i.id == row.institution_id)
+                .and_then(|i| i.email)
+                .unwrap_or_default();
+            if to.is_empty() {
+                errors.add("method", "notification-no-email");
+            }
+        } else {
+            errors.add("method", "notification-email-unavailable");
+        }
     }
     let (Some(method), Some(sent_on), true) = (method, sent_on, errors.is_empty()) else {
         return failed(&ctx, &row, "send", &errors, form).await;
     };
+    if method == SendMethod::Email {
+        return send_email(&ctx, &row, &to).await;
+    }
     let d = StepDetails {
         method: Some(method),
         sent_on: Some(sent_on),
@@ -968,6 +985,78 @@ pub async fn send(
         kept: vec![("link".to_owned(), link)],
     };
     notification_page(&ctx, &row, o).await
+}
+
+/// E-mails the letter as PDF with a new reply link. A failure is recorded with its reason
+/// ("sending failed"); sending again retries, and nothing of the letter is lost.
+async fn send_email(ctx: &Ctx, row: &NotificationRow, to: &str) -> AppResult<Response> {
+    let me = ctx.user()?;
+    let org = me.org();
+    let link = new_reply_link(ctx, row).await?;
+    let pdf = letter_pdf(ctx, org, row, &link).await?;
+    let ring = ctx.state.keys.get(org).await?;
+    let letter = store::letter(&ctx.state.db, &ring, org, row.nid()).await?;
+    let (subject, _) = letter_text(ctx, org, row, &letter).await?;
+    let tr = ctx.state.i18n.tr(row.language());
+    let text = tr.t_args(
+        "letter-email-text",
+        &[
+            ("number", row.protocol_number.clone()),
+            ("organisation", ctx.state.settings.org.name.clone()),
+            ("link", link.clone()),
+        ],
+    );
+    let outgoing = crate::mail::Outgoing {
+        to: to.to_owned(),
+        subject: format!("{} — {}", row.protocol_number, subject),
+        text,
+        pdf,
+        pdf_name: pdf_name(&row.protocol_number),
+        message_key: format!("{}.{}", row.id, ctx.state.ids().uuid().simple()),
+    };
+    let o = match crate::mail::send(&ctx.state.settings.smtp, &outgoing).await {
+        Ok(()) => {
+            let d = StepDetails {
+                method: Some(SendMethod::Email),
+                sent_on: Some(today(ctx)),
+                ..StepDetails::default()
+            };
+            if take_step(ctx, row, Step::Send, &d, "notification.sent")
+                .await?
+                .is_none()
+            {
+                return Ok(conflict(ctx, row.id));
+            }
+            FormState {
+                section: "reply_link",
+                errors: FormErrors::none(),
+                kept: vec![("link".to_owned(), link)],
+            }
+        }
+        Err(reason) => {
+            let d = StepDetails {
+                failure: Some(reason),
+                ..StepDetails::default()
+            };
+            if take_step(
+                ctx,
+                row,
+                Step::SendFailed,
+                &d,
+                "notification.sending_failed",
+            )
+            .await?
+            .is_none()
+            {
+                return Ok(conflict(ctx, row.id));
+            }
+            FormState::default()
+        }
+    };
+    let row = store::row(&ctx.state.db, org, row.nid())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    notification_page(ctx, &row, o).await
 }
 
 /// POST /staff/notifications/{id}/outcome.
