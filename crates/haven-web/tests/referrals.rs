@@ -15,6 +15,10 @@ use haven_store::audit::{AuditFilter, list as audit_list};
 use haven_testkit::reqwest::StatusCode;
 use haven_testkit::{Client, Page, TestApp, TestBackend, conformance};
 
+#[path = "fixtures/mail.rs"]
+mod mail;
+use mail::{SmtpSink, free_port, pdftotext};
+
 async fn app(backend: TestBackend) -> TestApp {
     TestApp::spawn_with(backend, |s| {
         s.session.idle_timeout_minutes = 24 * 60;
@@ -22,28 +26,6 @@ async fn app(backend: TestBackend) -> TestApp {
         s.public_url = Some("https://haven.example.org".into());
     })
     .await
-}
-
-/// The text of a PDF, by `pdftotext` (poppler-utils; `.ci/run` installs it).
-fn pdftotext(bytes: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("letter.pdf");
-    std::fs::write(&path, bytes).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .arg("-enc")
-        .arg("UTF-8")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("pdftotext is needed for this test (apt-get install poppler-utils): {e}")
-        });
-    assert!(
-        out.status.success(),
-        "pdftotext: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]
@@ -280,75 +262,6 @@ conformance!(async fn templates_refuse_unknown_placeholders_at_save(backend) {
     let page = boss.get(&res.location()).await;
     assert!(page.contains("Template saved.") && page.contains("Dear [recipient]"), "{}", page.text);
 });
-
-/// A local SMTP server (`tests/fixtures/smtp_sink.py`, Debian's python3-aiosmtpd) writing what it
-/// receives to a folder; stopped when dropped.
-struct SmtpSink {
-    child: std::process::Child,
-    out: tempfile::TempDir,
-}
-
-impl SmtpSink {
-    fn start(port: u16) -> SmtpSink {
-        let out = tempfile::tempdir().unwrap();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/smtp_sink.py");
-        // Debian's python3 has python3-aiosmtpd; a python3 of pyenv or a virtualenv may not.
-        let python = std::env::var("HAVEN_TEST_PYTHON").unwrap_or_else(|_| {
-            if std::path::Path::new("/usr/bin/python3").exists() {
-                "/usr/bin/python3".into()
-            } else {
-                "python3".into()
-            }
-        });
-        let mut child = std::process::Command::new(python)
-            .arg(script)
-            .arg(port.to_string())
-            .arg(out.path())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("python3 is needed for the SMTP test: {e}"));
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-            &mut line,
-        )
-        .unwrap();
-        assert_eq!(
-            line.trim(),
-            "ready",
-            "the SMTP sink did not start (apt-get install python3-aiosmtpd)"
-        );
-        SmtpSink { child, out }
-    }
-
-    fn messages(&self) -> Vec<serde_json::Value> {
-        let mut names: Vec<_> = std::fs::read_dir(self.out.path())
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        names.sort();
-        names
-            .iter()
-            .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 conformance!(async fn a_letter_is_emailed_as_pdf_and_a_failed_sending_is_retried(backend) {
     if std::env::var("HAVEN_TEST_SMTP").is_err() {

@@ -64,10 +64,10 @@ pub async fn require(ctx: &Ctx, id: &str) -> AppResult<Result<NotificationRow, R
     let row = store::row(&ctx.state.db, me.org(), id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if let Some(case) = row.case_id {
-        if let Err(r) = super::cases::require(ctx, &case.to_string()).await? {
-            return Ok(Err(r));
-        }
+    if let Some(case) = row.case_id
+        && let Err(r) = super::cases::require(ctx, &case.to_string()).await?
+    {
+        return Ok(Err(r));
     }
     if let Some(contact) = row.contact_id {
         let f = contacts::facts(&ctx.state.db, me.org(), ContactId(contact))
