@@ -299,7 +299,7 @@ pub fn default_template(lang: crate::Language) -> (&'static str, &'static str) {
         ),
         _ => (
             "{{subject}}",
-            "Za: {{recipient}}\nN/r: {{recipient_person}}\n\nNaš broj: {{protocol_number}}, {{date}}\n\n{{body}}\n\n{{people}}\n\nMolimo vas za odgovor do {{deadline}}.\n\n{{author}}\n{{organisation}}",
+            "Za: {{recipient}}\nN/r: {{recipient_person}}\n\nNaš broj: {{protocol_number}}, {{date}}\n\n{{body}}\n\n{{people}}\n\nMolimo vas za odgovor do {{deadline}}\n\n{{author}}\n{{organisation}}",
         ),
     }
 }
