@@ -325,3 +325,20 @@ conformance!(async fn a_letter_is_emailed_as_pdf_and_a_failed_sending_is_retried
     let steps = c.get(&format!("/staff/notifications/{id}")).await;
     assert!(steps.contains("Sending failed") && steps.contains("By e-mail"), "{}", steps.text);
 });
+
+conformance!(async fn guessing_reply_links_is_throttled_and_audited(backend) {
+    let app = app(backend).await;
+    let anon = app.client();
+    for n in 0..10 {
+        let res = anon.get(&format!("/reply/guess{n:038}")).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND);
+        assert!(res.contains("id=\"reply-refused\""));
+    }
+    let res = anon.get("/reply/guess-eleven").await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    let throttled = audit_list(&app.state.db, app.state.default_org, &AuditFilter {
+        action_prefix: Some("notification.reply_link_throttled".into()),
+        ..Default::default()
+    }, 100).await.unwrap();
+    assert_eq!(throttled.len(), 1);
+});

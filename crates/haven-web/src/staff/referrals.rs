@@ -1297,8 +1297,43 @@ struct RefusedPage<'a> {
     page: Page<'a>,
 }
 
+/// Refused reply links from one address within [`REPLY_WINDOW`] after which it is refused
+/// without looking at the token; and uses of links from one address in that window.
+pub const REPLY_REFUSALS_LIMIT: i64 = 10;
+/// Opening and replying from one address within [`REPLY_WINDOW`].
+pub const REPLY_USES_LIMIT: i64 = 60;
+/// The window of the reply links' throttle.
+pub const REPLY_WINDOW: TimeDelta = TimeDelta::minutes(15);
+
+/// Whether the client's address has used or guessed reply links too often lately.
+async fn reply_throttled(ctx: &Ctx) -> AppResult<bool> {
+    let Some(ip) = ctx.ip.as_deref() else {
+        return Ok(false);
+    };
+    let since = ctx.state.now() - REPLY_WINDOW;
+    let db = &ctx.state.db;
+    let refused =
+        haven_store::audit::count_from(db, "notification.reply_link_refused", ip, since).await?;
+    let used = haven_store::audit::count_from(db, "notification.reply_link_opened", ip, since)
+        .await?
+        + haven_store::audit::count_from(db, "notification.replied", ip, since).await?;
+    Ok(refused >= REPLY_REFUSALS_LIMIT || used >= REPLY_USES_LIMIT)
+}
+
 /// The notification a reply token opens, or the plain refusal page (audited).
 async fn by_token(ctx: &Ctx, token: &str) -> AppResult<Result<(OrgId, NotificationRow), Response>> {
+    if reply_throttled(ctx).await? {
+        ctx.audit_now(
+            ctx.state.default_org,
+            ctx.event("notification.reply_link_throttled", Outcome::Denied),
+        )
+        .await?;
+        let mut res = render(&RefusedPage {
+            page: ctx.page("reply-refused-title"),
+        })?;
+        *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        return Ok(Err(res));
+    }
     let hash = token_hash(token);
     let found = store::reply_link(&ctx.state.db, &hash).await?;
     let now = ctx.state.now();
