@@ -270,9 +270,173 @@ pub const SERBIAN_DEFAULTS: &[SeedInstitution] = &[
     ),
 ];
 
+/// One institution read from a CSV import.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImportRow {
+    /// Its kind.
+    pub kind: Option<InstitutionKind>,
+    /// Its name in Serbian, Latin script.
+    pub name_sr_latn: String,
+    /// Its name in Serbian, Cyrillic script (empty: transliterated).
+    pub name_sr_cyrl: String,
+    /// Its name in English.
+    pub name_en: String,
+    /// The area it covers.
+    pub area: String,
+    /// Its country (ISO 3166 alpha-2).
+    pub country: String,
+    /// Its address.
+    pub address: String,
+    /// Its phone.
+    pub phone: String,
+    /// Its e-mail.
+    pub email: String,
+    /// Its web site.
+    pub website: String,
+    /// Notes.
+    pub notes: String,
+}
+
+/// The columns a CSV import has, in its header line.
+pub const CSV_COLUMNS: [&str; 11] = [
+    "kind",
+    "name_sr_latn",
+    "name_sr_cyrl",
+    "name_en",
+    "area",
+    "country",
+    "address",
+    "phone",
+    "email",
+    "website",
+    "notes",
+];
+
+/// Splits one CSV line (commas, or semicolons as spreadsheets in Serbia write them; double
+/// quotes around fields that hold them).
+fn csv_fields(line: &str, sep: char) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            c if c == sep && !quoted => out.push(std::mem::take(&mut cur).trim().to_owned()),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur.trim().to_owned());
+    out
+}
+
+/// Reads a CSV import: a header naming some of [`CSV_COLUMNS`] (`kind` and `name_sr_latn`
+/// required), then one institution a line. Problems name the line (from 1, the header) and why.
+pub fn parse_csv(text: &str) -> Result<Vec<ImportRow>, Vec<(usize, String)>> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((_, header)) = lines.next() else {
+        return Err(vec![(1, "empty".into())]);
+    };
+    let sep = if header.contains(';') && !header.contains(',') {
+        ';'
+    } else {
+        ','
+    };
+    let cols: Vec<String> = csv_fields(header.trim_start_matches('\u{feff}'), sep)
+        .into_iter()
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let mut problems = Vec::new();
+    for c in &cols {
+        if !CSV_COLUMNS.contains(&c.as_str()) {
+            problems.push((1, format!("unknown column {c}")));
+        }
+    }
+    for needed in ["kind", "name_sr_latn"] {
+        if !cols.iter().any(|c| c == needed) {
+            problems.push((1, format!("missing column {needed}")));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut rows = Vec::new();
+    for (n, line) in lines {
+        let fields = csv_fields(line, sep);
+        let get = |name: &str| {
+            cols.iter()
+                .position(|c| c == name)
+                .and_then(|i| fields.get(i))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let kind = InstitutionKind::from_code(&get("kind"));
+        if kind.is_none() {
+            problems.push((n + 1, format!("unknown kind {}", get("kind"))));
+        }
+        if get("name_sr_latn").is_empty() {
+            problems.push((n + 1, "name_sr_latn is empty".into()));
+        }
+        let country = get("country").to_ascii_uppercase();
+        if !country.is_empty()
+            && (country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()))
+        {
+            problems.push((n + 1, format!("country {country} is not a two-letter code")));
+        }
+        let email = get("email");
+        if !email.is_empty() && !email.contains('@') {
+            problems.push((n + 1, format!("e-mail {email} has no @")));
+        }
+        rows.push(ImportRow {
+            kind,
+            name_sr_latn: get("name_sr_latn"),
+            name_sr_cyrl: get("name_sr_cyrl"),
+            name_en: get("name_en"),
+            area: get("area"),
+            country: if country.is_empty() {
+                "RS".into()
+            } else {
+                country
+            },
+            address: get("address"),
+            phone: get("phone"),
+            email,
+            website: get("website"),
+            notes: get("notes"),
+        });
+    }
+    if problems.is_empty() {
+        Ok(rows)
+    } else {
+        Err(problems)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_imports_with_quotes_and_semicolons_and_names_bad_lines() {
+        let ok = parse_csv(
+            "kind;name_sr_latn;email;notes\nlabour_inspectorate;Inspektorat za rad, Niš;nis@inspekcija.example;\"Kaže \"\"hitno\"\"; zvati\"\n",
+        )
+        .unwrap_or_default();
+        assert_eq!(ok.len(), 1);
+        assert_eq!(ok[0].name_sr_latn, "Inspektorat za rad, Niš");
+        assert_eq!(ok[0].notes, "Kaže \"hitno\"; zvati");
+        assert_eq!(ok[0].country, "RS");
+        let bad = parse_csv("kind,name_sr_latn\npolice,PU Niš\nwizards,Hogwarts\n").unwrap_err();
+        assert_eq!(bad, vec![(3, "unknown kind wizards".to_owned())]);
+        assert!(parse_csv("name,kind\n").is_err());
+    }
 
     #[test]
     fn codes_round_trip() {

@@ -16,6 +16,7 @@ pub mod numbering;
 pub mod passwords;
 pub mod people;
 pub mod policy;
+pub mod referrals;
 pub mod role;
 pub mod script;
 pub mod validate;

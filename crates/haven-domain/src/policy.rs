@@ -43,11 +43,18 @@ pub enum Permission {
     EditContacts,
     /// Export hotline contacts to CSV or XLSX.
     ExportContacts,
+    /// Read written notifications and referrals (each still decided by the case or contact it
+    /// belongs to).
+    ViewNotifications,
+    /// Write notifications, send approved ones, record what came of them.
+    WriteNotifications,
+    /// Approve notifications whose purpose needs approval; edit letter templates and settings.
+    ApproveNotifications,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 17] = [
         Permission::UseStaffApp,
         Permission::ManageUsers,
         Permission::ViewAudit,
@@ -62,6 +69,9 @@ impl Permission {
         Permission::ViewContacts,
         Permission::EditContacts,
         Permission::ExportContacts,
+        Permission::ViewNotifications,
+        Permission::WriteNotifications,
+        Permission::ApproveNotifications,
     ];
 
     /// The stable code (stored in API token scopes, shown to scripts).
@@ -81,6 +91,9 @@ impl Permission {
             Permission::ViewContacts => "view_contacts",
             Permission::EditContacts => "edit_contacts",
             Permission::ExportContacts => "export_contacts",
+            Permission::ViewNotifications => "view_notifications",
+            Permission::WriteNotifications => "write_notifications",
+            Permission::ApproveNotifications => "approve_notifications",
         }
     }
 
@@ -107,6 +120,8 @@ pub fn grants(role: Role, permission: Permission) -> bool {
         P::ViewCourtFigures => matches!(role, R::Admin | R::Supervisor | R::Lawyer | R::Analyst),
         P::ViewContacts | P::EditContacts => works_at_the_desk(role),
         P::ExportContacts => matches!(role, R::Supervisor),
+        P::ViewNotifications | P::WriteNotifications => works_with_cases(role),
+        P::ApproveNotifications => matches!(role, R::Supervisor),
     }
 }
 

@@ -551,3 +551,18 @@ pub async fn failed_sign_ins_from(db: &Db, ip: &str, since: DateTime<Utc>) -> Re
     .await
     })?)
 }
+
+/// How many entries of `action` came from address `ip` since `since` (throttling of public
+/// links).
+pub async fn count_from(db: &Db, action: &str, ip: &str, since: DateTime<Utc>) -> Result<i64> {
+    Ok(on_db!(db, |c| {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM audit_log WHERE action = $1 AND ip = $2 AND occurred_at > $3",
+        )
+        .bind(action)
+        .bind(ip)
+        .bind(since)
+        .fetch_one(c)
+        .await
+    })?)
+}

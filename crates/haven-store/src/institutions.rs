@@ -198,3 +198,68 @@ pub async fn count(db: &Db, org: OrgId) -> Result<i64> {
     .fetch_one(c)
     .await)?)
 }
+
+/// One institution of the organisation.
+pub async fn get(db: &Db, org: OrgId, id: Uuid) -> Result<Option<Institution>> {
+    let row: Option<InstitutionRow> = on_db!(db, |c| {
+        sqlx::query_as(
+        "SELECT org_id, id, kind, name_sr_latn, name_sr_cyrl, name_en, area, country, address, phone, email, website, notes \
+         FROM institutions WHERE org_id = $1 AND id = $2"
+    )
+    .bind(org.0)
+    .bind(id)
+    .fetch_optional(c)
+    .await
+    })?;
+    row.map(Institution::try_from).transpose()
+}
+
+/// Changes an institution (everything but its id and organisation).
+pub async fn update(tx: &mut Tx, i: &Institution, now: DateTime<Utc>) -> Result<bool> {
+    let n = execute!(
+        tx,
+        "UPDATE institutions SET kind = $3, name_sr_latn = $4, name_sr_cyrl = $5, name_en = $6, area = $7, country = $8, \
+         address = $9, phone = $10, email = $11, website = $12, notes = $13, search_key = $14, updated_at = $15 \
+         WHERE org_id = $1 AND id = $2",
+        i.org_id.0,
+        i.id,
+        i.kind.code(),
+        &i.name_sr_latn,
+        i.name_sr_cyrl.as_deref(),
+        i.name_en.as_deref(),
+        i.area.as_deref(),
+        &i.country,
+        i.address.as_deref(),
+        i.phone.as_deref(),
+        i.email.as_deref(),
+        i.website.as_deref(),
+        i.notes.as_deref(),
+        i.search_key(),
+        now
+    )?;
+    Ok(n == 1)
+}
+
+/// The contact persons at an institution (one a line: name, role, phone, e-mail).
+pub async fn contact_persons(db: &Db, org: OrgId, id: Uuid) -> Result<String> {
+    let v: Option<Option<String>> = on_db!(db, |c| sqlx::query_scalar(
+        "SELECT contact_persons FROM institutions WHERE org_id = $1 AND id = $2"
+    )
+    .bind(org.0)
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
+    Ok(v.flatten().unwrap_or_default())
+}
+
+/// Sets the contact persons at an institution.
+pub async fn set_contact_persons(tx: &mut Tx, org: OrgId, id: Uuid, persons: &str) -> Result<()> {
+    execute!(
+        tx,
+        "UPDATE institutions SET contact_persons = $3 WHERE org_id = $1 AND id = $2",
+        org.0,
+        id,
+        persons
+    )?;
+    Ok(())
+}

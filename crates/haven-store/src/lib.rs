@@ -24,6 +24,7 @@ pub mod error;
 pub mod institutions;
 pub mod keys;
 pub mod links;
+pub mod notifications;
 pub mod orgs;
 pub mod people;
 pub mod sealing;

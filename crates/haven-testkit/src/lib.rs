@@ -778,6 +778,21 @@ impl Client {
         .await
     }
 
+    /// GET a binary body (a PDF, a file), failing on anything but 200.
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let res = self
+            .inner
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        assert_eq!(res.status(), reqwest::StatusCode::OK, "GET {path}");
+        res.bytes()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .to_vec()
+    }
+
     /// GET with extra headers.
     pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Page {
         let mut req = self.inner.get(self.url(path));

@@ -12,6 +12,8 @@ pub mod bootstrap;
 pub mod error;
 pub mod i18n;
 pub mod keys;
+pub mod letters;
+pub mod mail;
 pub mod ops;
 pub mod routes;
 pub mod secrets;

@@ -582,6 +582,89 @@ pub fn table() -> Vec<Route> {
             Staff(P::EditContacts),
             api_desk::void,
         ),
+        // Written notifications and referrals, letter templates, and the reply link.
+        get_(
+            "/staff/notifications",
+            Staff(P::ViewNotifications),
+            staff::referrals::list,
+        ),
+        get_(
+            "/staff/notifications/new",
+            Staff(P::WriteNotifications),
+            staff::referrals::new_form,
+        ),
+        post_(
+            "/staff/notifications/new",
+            Staff(P::WriteNotifications),
+            staff::referrals::create,
+        ),
+        get_(
+            "/staff/notifications/{id}",
+            Staff(P::ViewNotifications),
+            staff::referrals::show,
+        ),
+        get_(
+            "/staff/notifications/{id}/letter.pdf",
+            Staff(P::ViewNotifications),
+            staff::referrals::pdf,
+        ),
+        post_(
+            "/staff/notifications/{id}/submit",
+            Staff(P::WriteNotifications),
+            staff::referrals::submit,
+        ),
+        post_(
+            "/staff/notifications/{id}/approve",
+            Staff(P::ApproveNotifications),
+            staff::referrals::approve,
+        ),
+        post_(
+            "/staff/notifications/{id}/reject",
+            Staff(P::ApproveNotifications),
+            staff::referrals::reject,
+        ),
+        post_(
+            "/staff/notifications/{id}/send",
+            Staff(P::WriteNotifications),
+            staff::referrals::send,
+        ),
+        post_(
+            "/staff/notifications/{id}/outcome",
+            Staff(P::WriteNotifications),
+            staff::referrals::outcome,
+        ),
+        get_(
+            "/staff/letter-templates",
+            Staff(P::ApproveNotifications),
+            staff::referrals::templates,
+        ),
+        post_(
+            "/staff/letter-templates",
+            Staff(P::ApproveNotifications),
+            staff::referrals::save_template,
+        ),
+        get_(
+            "/staff/institutions/import",
+            Staff(P::ManageInstitutions),
+            staff::institutions::import_form,
+        ),
+        post_(
+            "/staff/institutions/import",
+            Staff(P::ManageInstitutions),
+            staff::institutions::import,
+        ),
+        get_(
+            "/staff/institutions/{id}",
+            Staff(P::ManageInstitutions),
+            staff::institutions::edit_form,
+        ),
+        post_(
+            "/staff/institutions/{id}",
+            Staff(P::ManageInstitutions),
+            staff::institutions::update,
+        ),
+        get_("/reply/{token}", Public, staff::referrals::reply_form),
+        post_("/reply/{token}", Public, staff::referrals::reply_submit),
     ]
 }
 

@@ -43,6 +43,44 @@ pub struct Settings {
     pub cases: CaseSettings,
     /// The hotline desk.
     pub desk: DeskSettings,
+    /// Sending letters by e-mail.
+    pub smtp: SmtpSettings,
+}
+
+/// How letters are sent by e-mail. Sending is off while `host` is empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSettings {
+    /// The SMTP server; empty: e-mail is off and letters are recorded as sent by other means.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// `tls` (implicit TLS, port 465), `starttls` (port 587) or `none` (a relay on the same
+    /// machine or in tests only).
+    pub tls: String,
+    /// The user name, if the server wants one; the password is `HAVEN_SMTP_PASSWORD` or the
+    /// file `smtp_password_file`, never this file.
+    pub username: String,
+    /// A file holding the password (mode 0600), read at start.
+    pub password_file: Option<PathBuf>,
+    /// The sender (`Astra <pisarnica@astra.rs>`).
+    pub from: String,
+    /// Seconds to wait for the server.
+    pub timeout_seconds: u32,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            tls: "starttls".into(),
+            username: String::new(),
+            password_file: None,
+            from: String::new(),
+            timeout_seconds: 20,
+        }
+    }
 }
 
 /// The hotline desk.
@@ -253,6 +291,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             cases: CaseSettings::default(),
             desk: DeskSettings::default(),
+            smtp: SmtpSettings::default(),
         }
     }
 }
@@ -407,6 +446,12 @@ impl Settings {
         }
         if !(1..=300).contains(&self.desk.autosave_seconds) {
             return Err(bad("desk.autosave_seconds", "must be between 1 and 300"));
+        }
+        if !["tls", "starttls", "none"].contains(&self.smtp.tls.as_str()) {
+            return Err(bad("smtp.tls", "must be tls, starttls or none"));
+        }
+        if !self.smtp.host.is_empty() && self.smtp.from.is_empty() {
+            return Err(bad("smtp.from", "must be set when smtp.host is"));
         }
         if !(1..=1000).contains(&self.desk.page_size) {
             return Err(bad("desk.page_size", "must be between 1 and 1000"));

@@ -273,6 +273,11 @@ fn nav(tr: &Tr<'_>, user: &CurrentUser, path: &str) -> Vec<NavItem> {
         "nav-court-figures",
         Permission::ViewCourtFigures,
     ));
+    items.push((
+        "/staff/notifications",
+        "nav-notifications",
+        Permission::ViewNotifications,
+    ));
     items
         .into_iter()
         .filter(|(_, _, p)| actor.can(*p))

@@ -227,6 +227,44 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/contacts/{id}", Who::Roles(DESK)),
     ("POST", "/api/v1/contacts/{id}", Who::Roles(DESK)),
     ("POST", "/api/v1/contacts/{id}/void", Who::Roles(DESK)),
+    ("GET", "/staff/notifications", Who::Roles(CASES)),
+    ("GET", "/staff/notifications/new", Who::Roles(CASES)),
+    ("POST", "/staff/notifications/new", Who::Roles(CASES)),
+    ("GET", "/staff/notifications/{id}", Who::Roles(CASES)),
+    (
+        "GET",
+        "/staff/notifications/{id}/letter.pdf",
+        Who::Roles(CASES),
+    ),
+    (
+        "POST",
+        "/staff/notifications/{id}/submit",
+        Who::Roles(CASES),
+    ),
+    (
+        "POST",
+        "/staff/notifications/{id}/approve",
+        Who::Roles(SUPERVISOR),
+    ),
+    (
+        "POST",
+        "/staff/notifications/{id}/reject",
+        Who::Roles(SUPERVISOR),
+    ),
+    ("POST", "/staff/notifications/{id}/send", Who::Roles(CASES)),
+    (
+        "POST",
+        "/staff/notifications/{id}/outcome",
+        Who::Roles(CASES),
+    ),
+    ("GET", "/staff/letter-templates", Who::Roles(SUPERVISOR)),
+    ("POST", "/staff/letter-templates", Who::Roles(SUPERVISOR)),
+    ("GET", "/staff/institutions/import", Who::Roles(AUDIT)),
+    ("POST", "/staff/institutions/import", Who::Roles(AUDIT)),
+    ("GET", "/staff/institutions/{id}", Who::Roles(AUDIT)),
+    ("POST", "/staff/institutions/{id}", Who::Roles(AUDIT)),
+    ("GET", "/reply/{token}", Who::Public),
+    ("POST", "/reply/{token}", Who::Public),
 ];
 
 fn expected(method: &str, path: &str) -> Who {

@@ -549,6 +549,115 @@ async fn court_work(app: &TestApp) {
     );
 }
 
+/// What a counsellor writes into a notification to an institution: a person's name in the body,
+/// the inspector it is addressed to, and the institution's reply. Every one must be sealed.
+const REFERRAL_SECRETS: [&str; 3] = [
+    "Radojka Vrtirepić-Zvrndžijević",
+    "Inspektorka Mirosava Čkaljević",
+    "Zaposlena Radojka kod Kvrgovića",
+];
+
+/// The needles of [`REFERRAL_SECRETS`].
+fn referral_needles() -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for v in REFERRAL_SECRETS {
+        values.push(v.to_owned());
+        values.extend(
+            v.split(|c: char| c.is_whitespace() || c == '-')
+                .filter(|w| w.chars().count() >= 8)
+                .map(str::to_owned),
+        );
+    }
+    let mut out: Vec<String> = values.iter().flat_map(|v| spellings(v)).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Writes, sends and answers a notification carrying [`REFERRAL_SECRETS`], and reads it back.
+async fn referral_work(app: &TestApp) {
+    let (c, _) = app.signed_in(&[Role::Supervisor]).await;
+    let inspectorate = haven_store::institutions::search(
+        &app.state.db,
+        app.state.default_org,
+        Some(haven_domain::institutions::InstitutionKind::LabourInspectorate),
+        "",
+    )
+    .await
+    .unwrap()[0]
+        .id
+        .to_string();
+    let res = c
+        .submit(
+            "/staff/cases/new",
+            "/staff/cases/new",
+            &[
+                ("kind", "labour_exploitation"),
+                ("summary", "Rad bez ugovora."),
+            ],
+        )
+        .await;
+    let case = res
+        .location()
+        .trim_start_matches("/staff/cases/")
+        .to_owned();
+    let body = format!("Prijavljujemo da {} radi bez ugovora.", REFERRAL_SECRETS[0]);
+    let res = c
+        .submit(
+            &format!("/staff/notifications/new?case={case}"),
+            "/staff/notifications/new",
+            &[
+                ("case", &case),
+                ("purpose", "report"),
+                ("institution", &inspectorate),
+                ("recipient_person", REFERRAL_SECRETS[1]),
+                ("letter_language", "sr-latn"),
+                ("subject", "Rad bez ugovora"),
+                ("letter_body", &body),
+                ("deadline", "2026-12-28"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let n = res.location();
+    for action in ["submit", "approve"] {
+        let res = c.submit(&n, &format!("{n}/{action}"), &[]).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{action}");
+    }
+    let res = c
+        .submit(
+            &n,
+            &format!("{n}/send"),
+            &[("method", "post"), ("sent_on", "2026-11-28")],
+        )
+        .await;
+    let link = res
+        .text
+        .split("/reply/")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let anon = app.client();
+    let reply = format!("/reply/{link}");
+    anon.get(&reply).await;
+    let res = anon
+        .submit(&reply, &reply, &[("reply", REFERRAL_SECRETS[2])])
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let page = c.get(&n).await;
+    for s in REFERRAL_SECRETS {
+        assert!(page.contains(s), "{s} is shown to staff");
+    }
+    assert!(
+        !c.get("/staff/notifications")
+            .await
+            .contains(REFERRAL_SECRETS[0])
+    );
+}
+
 /// A value's spellings: as given, in both scripts, in lower and upper case, with diacritics
 /// folded (with and without spaces).
 fn spellings(value: &str) -> Vec<String> {
@@ -705,6 +814,7 @@ conformance!(async fn no_identity_is_readable_at_rest_or_in_the_logs(backend) {
     needles.extend(case_needles());
     needles.extend(court_needles());
     needles.extend(desk_needles());
+    needles.extend(referral_needles());
     // The scanner finds a value in each encoding it claims to search.
     for enc in encodings("Радивојевић") {
         let mut blob = vec![0u8; 100];
@@ -757,6 +867,8 @@ conformance!(async fn no_identity_is_readable_at_rest_or_in_the_logs(backend) {
     court_work(&app).await;
     // Contacts at the hotline desk: caller, summary, notes, checklist, task, handover, draft.
     desk_work(&app).await;
+    // A notification to an institution, sent, and the institution's reply.
+    referral_work(&app).await;
     // Staff look at the audit log and verify it.
     let (supervisor, _) = app.signed_in(&[Role::Supervisor]).await;
     assert_eq!(supervisor.get("/staff/audit").await.status, StatusCode::OK);

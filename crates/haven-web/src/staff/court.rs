@@ -108,14 +108,14 @@ pub struct FormState {
     pub kept: Vec<(String, String)>,
 }
 
-struct FormBuilder<'a> {
+pub(crate) struct FormBuilder<'a> {
     tr: &'a Tr<'a>,
     state: &'a FormState,
     view: FormView,
 }
 
 impl<'a> FormBuilder<'a> {
-    fn new(
+    pub(crate) fn new(
         tr: &'a Tr<'a>,
         state: &'a FormState,
         id: &'static str,
@@ -137,11 +137,11 @@ impl<'a> FormBuilder<'a> {
         }
     }
 
-    fn mine(&self) -> bool {
+    pub(crate) fn mine(&self) -> bool {
         self.view.failed
     }
 
-    fn field(mut self, name: &'static str, kind: &'static str, default: &str) -> Self {
+    pub(crate) fn field(mut self, name: &'static str, kind: &'static str, default: &str) -> Self {
         let (value, values, error) = if self.mine() {
             let kept = self.state.kept.as_slice();
             (
@@ -165,23 +165,23 @@ impl<'a> FormBuilder<'a> {
         self
     }
 
-    fn text(self, name: &'static str) -> Self {
+    pub(crate) fn text(self, name: &'static str) -> Self {
         self.field(name, "text", "")
     }
 
-    fn date(self, name: &'static str) -> Self {
+    pub(crate) fn date(self, name: &'static str) -> Self {
         self.field(name, "date", "")
     }
 
-    fn check(self, name: &'static str) -> Self {
+    pub(crate) fn check(self, name: &'static str) -> Self {
         self.field(name, "check", "")
     }
 
-    fn textarea(self, name: &'static str) -> Self {
+    pub(crate) fn textarea(self, name: &'static str) -> Self {
         self.field(name, "textarea", "")
     }
 
-    fn select(mut self, name: &'static str, options: Vec<(String, String)>) -> Self {
+    pub(crate) fn select(mut self, name: &'static str, options: Vec<(String, String)>) -> Self {
         self = self.field(name, "select", "");
         if let Some(f) = self.view.fields.last_mut() {
             f.options = options;
@@ -189,7 +189,7 @@ impl<'a> FormBuilder<'a> {
         self
     }
 
-    fn checks(mut self, name: &'static str, options: Vec<(String, String)>) -> Self {
+    pub(crate) fn checks(mut self, name: &'static str, options: Vec<(String, String)>) -> Self {
         self = self.field(name, "checks", "");
         if let Some(f) = self.view.fields.last_mut() {
             f.options = options;
@@ -197,7 +197,7 @@ impl<'a> FormBuilder<'a> {
         self
     }
 
-    fn default(mut self, v: &str) -> Self {
+    pub(crate) fn default(mut self, v: &str) -> Self {
         if !self.mine()
             && let Some(f) = self.view.fields.last_mut()
         {
@@ -206,23 +206,36 @@ impl<'a> FormBuilder<'a> {
         self
     }
 
-    fn hint(mut self, id: &str) -> Self {
+    pub(crate) fn hint(mut self, id: &str) -> Self {
         if let Some(f) = self.view.fields.last_mut() {
             f.hint = self.tr.t(id);
         }
         self
     }
 
-    fn build(self) -> FormView {
+    pub(crate) fn build(self) -> FormView {
         self.view
     }
 }
 
 /// The choices of a taxonomy.
-fn opts<T: Taxonomy>(tr: &Tr<'_>) -> Vec<(String, String)> {
+pub(crate) fn opts<T: Taxonomy>(tr: &Tr<'_>) -> Vec<(String, String)> {
     T::values()
         .iter()
         .map(|v| (v.as_code().to_owned(), tr.t(&v.label())))
+        .collect()
+}
+
+/// The kinds of institution as choices.
+pub(crate) fn opts_of_kinds(tr: &Tr<'_>) -> Vec<(String, String)> {
+    InstitutionKind::ALL
+        .into_iter()
+        .map(|k| {
+            (
+                k.code().to_owned(),
+                tr.t(&format!("institution-kind-{}", k.code())),
+            )
+        })
         .collect()
 }
 

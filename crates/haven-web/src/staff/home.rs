@@ -34,6 +34,7 @@ pub struct Dashboard {
     quiet_days: u32,
     missing: Vec<super::cases::CaseRow>,
     closures: Vec<super::cases::CaseRow>,
+    overdue: Vec<super::referrals::NotificationListRow>,
 }
 
 /// A task due, as the home page shows it.
@@ -145,6 +146,7 @@ async fn dashboard(ctx: &Ctx) -> AppResult<Dashboard> {
         quiet_days: days,
         missing: super::cases::case_rows(ctx, missing).await?,
         closures: super::cases::case_rows(ctx, closures).await?,
+        overdue: super::referrals::overdue_rows(ctx).await?,
     })
 }
 

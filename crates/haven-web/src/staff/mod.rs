@@ -10,6 +10,7 @@ pub mod home;
 pub mod institutions;
 pub mod people;
 pub mod profile;
+pub mod referrals;
 pub mod second_factor;
 pub mod tokens;
 pub mod users;

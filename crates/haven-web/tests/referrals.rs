@@ -1,0 +1,344 @@
+//! Written notifications and referrals through the real application, on both backends: writing
+//! one from a case (people named only with consent, input kept on failure), gapless protocol
+//! numbers, approval by a supervisor only, sending recorded by post, the reply link (receipt and
+//! reply without an account, landing on the case timeline; a forged or expired link refused and
+//! audited), the outcome, the dashboard's overdue reminder, and letter templates whose unknown
+//! placeholders are refused at save.
+
+// Stories written as async functions are tests too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::TimeDelta;
+use haven_domain::Role;
+use haven_domain::institutions::InstitutionKind;
+use haven_store::audit::{AuditFilter, list as audit_list};
+use haven_testkit::reqwest::StatusCode;
+use haven_testkit::{Client, Page, TestApp, TestBackend, conformance};
+
+#[path = "fixtures/mail.rs"]
+mod mail;
+use mail::{SmtpSink, free_port, pdftotext};
+
+async fn app(backend: TestBackend) -> TestApp {
+    TestApp::spawn_with(backend, |s| {
+        s.session.idle_timeout_minutes = 24 * 60;
+        s.session.absolute_lifetime_hours = 72;
+        s.public_url = Some("https://haven.example.org".into());
+    })
+    .await
+}
+
+#[test]
+fn serbian_latin_diacritics_and_cyrillic_come_back_out_of_the_pdf() {
+    let text = "Latinica: šđčćž ŠĐČĆŽ — Đorđe Šćepanović, Čačak.\nЋирилица: Љ Њ Џ Ђ Ћ — Љубица Његош, Џамија, Ђурђевак, Ћуприја.";
+    let bytes = haven_web::letters::render(&haven_web::letters::LetterPdf {
+        organisation: "Udruženje Astra — Удружење Астра".into(),
+        reference: "Naš broj: 1/2026".into(),
+        subject: "Prijava — Пријава".into(),
+        text: text.into(),
+        signature: vec!["Marija Ćosić".into()],
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let out = pdftotext(&bytes);
+    for expected in [
+        "šđčćž ŠĐČĆŽ",
+        "Đorđe Šćepanović, Čačak",
+        "Љ Њ Џ Ђ Ћ",
+        "Љубица Његош, Џамија, Ђурђевак, Ћуприја",
+        "Udruženje Astra — Удружење Астра",
+        "Prijava — Пријава",
+        "Marija Ćosić",
+    ] {
+        assert!(out.contains(expected), "{expected:?} not in {out:?}");
+    }
+    // A long text flows onto further pages.
+    let long = haven_web::letters::render(&haven_web::letters::LetterPdf {
+        text: "Ђурђевак šđčćž ".repeat(2000),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(
+        pdftotext(&long).matches('\u{c}').count() >= 2,
+        "several pages"
+    );
+}
+
+async fn institution(app: &TestApp, kind: InstitutionKind) -> String {
+    haven_store::institutions::search(&app.state.db, app.state.default_org, Some(kind), "")
+        .await
+        .unwrap()[0]
+        .id
+        .to_string()
+}
+
+fn ids_after(page: &Page, prefix: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for part in page.text.split(prefix).skip(1) {
+        let id: String = part.chars().take(36).collect();
+        if id.len() == 36
+            && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+            && !out.contains(&id)
+        {
+            out.push(id);
+        }
+    }
+    out
+}
+
+async fn open_case(c: &Client) -> String {
+    let res = c
+        .submit(
+            "/staff/cases/new",
+            "/staff/cases/new",
+            &[
+                ("kind", "labour_exploitation"),
+                ("summary", "Radnici bez ugovora."),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    res.location()
+        .trim_start_matches("/staff/cases/")
+        .to_owned()
+}
+
+async fn write(c: &Client, case: &str, fields: &[(&str, &str)]) -> Page {
+    let mut all = vec![("case", case)];
+    all.extend_from_slice(fields);
+    c.submit(
+        &format!("/staff/notifications/new?case={case}"),
+        "/staff/notifications/new",
+        &all,
+    )
+    .await
+}
+
+async fn step(c: &Client, id: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+    c.submit(
+        &format!("/staff/notifications/{id}"),
+        &format!("/staff/notifications/{id}/{action}"),
+        fields,
+    )
+    .await
+}
+
+conformance!(async fn a_notification_goes_from_draft_to_outcome_and_the_institution_replies(backend) {
+    let app = app(backend).await;
+    let (c, _) = app.signed_in(&[Role::Counsellor]).await;
+    let (boss, _) = app.signed_in(&[Role::Supervisor]).await;
+    let inspectorate = institution(&app, InstitutionKind::LabourInspectorate).await;
+    let case = open_case(&c).await;
+    let res = c.submit(&format!("/staff/cases/{case}"), &format!("/staff/cases/{case}/people"),
+        &[("role", "beneficiary"), ("name", "Marija Petrović"), ("birth_year", "1990"), ("confirm_new", "1")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let page = c.get(&format!("/staff/notifications/new?case={case}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let person = ids_after(&page, "name=\"share_people\" value=\"")[0].clone();
+
+    // Missing values are named, input is kept.
+    let res = write(&c, &case, &[("purpose", "report"), ("institution", ""), ("subject", ""), ("letter_body", "Agencija Sloboda d.o.o. zapošljava bez dozvole.")]).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.contains("This field is required."), "{}", res.text);
+    assert!(res.contains("Agencija Sloboda d.o.o. zapošljava bez dozvole."), "input kept");
+    // Naming a person without consent to sharing with the inspectorate is refused.
+    let letter = [("purpose", "report"), ("institution", inspectorate.as_str()), ("recipient_person", "Inspektor Đorđe Šćepanović"),
+        ("letter_language", "sr-latn"), ("subject", "Agencija bez dozvole"),
+        ("letter_body", "Agencija Sloboda d.o.o. zapošljava bez dozvole."), ("deadline", "2026-12-28")];
+    let mut with_person = letter.to_vec();
+    with_person.push(("share_people", person.as_str()));
+    with_person.push(("share_fields", "name"));
+    let res = write(&c, &case, &with_person).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.contains("Consent to sharing with this institution is missing for: Marija Petrović."), "{}", res.text);
+    // With consent recorded, the person's name goes into the letter.
+    for purpose in ["data_processing", "sharing"] {
+        let res = c.submit(&format!("/staff/cases/{case}"), &format!("/staff/cases/{case}/consents"), &[("consent_person", &person), ("purpose", purpose),
+            ("consent_institution", &inspectorate), ("given", "given"), ("given_by", "person"), ("given_on", "2026-11-28")]).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    }
+    let res = write(&c, &case, &with_person).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let id = res.location().trim_start_matches("/staff/notifications/").to_owned();
+    let page = c.get(&format!("/staff/notifications/{id}")).await;
+    assert!(page.contains("Notification 1/2026"), "{}", page.text);
+    assert!(page.contains("Marija Petrović") && page.contains("Inspektor Đorđe Šćepanović"));
+    assert!(page.contains("data-status=\"draft\""));
+    // The letter as PDF, with the diacritics intact.
+    let pdf = c.get_bytes(&format!("/staff/notifications/{id}/letter.pdf")).await;
+    let text = pdftotext(&pdf);
+    assert!(text.contains("Inspektor Đorđe Šćepanović") && text.contains("Marija Petrović"), "{text}");
+    assert!(text.contains("Naš broj: 1/2026"), "{text}");
+    // A second one takes the next number.
+    let res = write(&c, &case, &letter).await;
+    let second = res.location().trim_start_matches("/staff/notifications/").to_owned();
+    assert!(c.get(&format!("/staff/notifications/{second}")).await.contains("Notification 2/2026"));
+
+    // Submitted, approved by a supervisor only.
+    assert_eq!(step(&c, &id, "submit", &[]).await.status, StatusCode::SEE_OTHER);
+    assert!(c.get(&format!("/staff/notifications/{id}")).await.contains("data-status=\"awaiting_approval\""));
+    let csrf = c.get(&format!("/staff/notifications/{id}")).await.csrf();
+    let res = c.post_form(&format!("/staff/notifications/{id}/approve"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(step(&boss, &id, "approve", &[]).await.status, StatusCode::SEE_OTHER);
+    // Sent by post; the page shows the reply link once.
+    let res = step(&c, &id, "send", &[("method", "post"), ("sent_on", "2026-11-30")]).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "a date in the future");
+    let res = step(&c, &id, "send", &[("method", "post"), ("sent_on", "2026-11-28")]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let link = res.text.split("https://haven.example.org").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert!(link.starts_with("/reply/"), "{link}");
+    assert!(c.get(&format!("/staff/notifications/{id}")).await.contains("data-status=\"sent\""));
+
+    // The institution opens the link without an account: only the letter, receipt recorded.
+    let anon = app.client();
+    let page = anon.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.contains("Agencija Sloboda d.o.o.") && page.contains("1/2026"));
+    assert!(!page.contains(&case), "nothing of the case beyond the letter");
+    assert!(c.get(&format!("/staff/notifications/{id}")).await.contains("data-status=\"received\""));
+    let res = anon.submit(&link, &link, &[("reply", "Inspekcijski nadzor zakazan za 5. decembar.")]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert!(res.contains("id=\"reply-done\""), "{}", res.text);
+    let page = c.get(&format!("/staff/notifications/{id}")).await;
+    assert!(page.contains("data-status=\"answered\"") && page.contains("Inspekcijski nadzor zakazan"));
+    let case_page = c.get(&format!("/staff/cases/{case}")).await;
+    assert!(case_page.contains("Institution replied to a notification"), "reply on the case timeline");
+
+    // A forged link: a plain refusal, audited.
+    let forged = anon.get("/reply/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await;
+    assert_eq!(forged.status, StatusCode::NOT_FOUND);
+    assert!(forged.contains("id=\"reply-refused\""), "{}", forged.text);
+    assert!(!forged.contains("1/2026"));
+
+    // The outcome closes it.
+    let res = step(&c, &id, "outcome", &[("outcome", "misdemeanour_proceedings_started"), ("outcome_note", "Prekršajni nalog izdat.")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let page = c.get(&format!("/staff/notifications/{id}")).await;
+    assert!(page.contains("Misdemeanour proceedings started") && page.contains("data-status=\"outcome_recorded\""));
+
+    // Another one, sent and unanswered past its deadline, is overdue on the dashboard.
+    let mut due_today = letter.to_vec();
+    due_today.retain(|(k, _)| *k != "deadline");
+    due_today.push(("deadline", "2026-11-28"));
+    let res = write(&c, &case, &due_today).await;
+    let third = res.location().trim_start_matches("/staff/notifications/").to_owned();
+    step(&c, &third, "submit", &[]).await;
+    step(&boss, &third, "approve", &[]).await;
+    let res = step(&c, &third, "send", &[("method", "hand"), ("sent_on", "2026-11-28")]).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let old_link = res.text.split("https://haven.example.org").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert!(!c.get("/staff/").await.contains("Overdue notifications"));
+    app.clock.advance(TimeDelta::hours(15));
+    let home = c.get("/staff/").await;
+    assert!(home.contains("Overdue notifications") && home.contains("3/2026"), "{}", home.text);
+    assert!(!home.contains("2/2026"), "a draft is never overdue");
+    assert!(!home.contains("Marija"), "no names on the dashboard");
+    app.clock.advance(TimeDelta::days(91));
+    // Its link has expired by now: refused, audited.
+    let expired = anon.get(&old_link).await;
+    assert_eq!(expired.status, StatusCode::NOT_FOUND);
+    let refusals = audit_list(&app.state.db, app.state.default_org, &AuditFilter {
+        action_prefix: Some("notification.reply_link_refused".into()),
+        ..Default::default()
+    }, 100).await.unwrap();
+    assert_eq!(refusals.len(), 2, "{refusals:?}");
+});
+
+conformance!(async fn templates_refuse_unknown_placeholders_at_save(backend) {
+    let app = app(backend).await;
+    let (boss, _) = app.signed_in(&[Role::Supervisor]).await;
+    let page = boss.get("/staff/letter-templates?purpose=report&language=en").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let res = boss.submit("/staff/letter-templates", "/staff/letter-templates", &[("purpose", "report"), ("letter_language", "en"),
+        ("tpl_subject", "Report {{protocol_number}}"), ("tpl_body", "Dear {{recipient}}, about {{victim_name}}.")]).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.contains("Unknown placeholder {{victim_name}}"), "{}", res.text);
+    assert!(res.contains("about {{victim_name}}."), "input kept");
+    let res = boss.submit("/staff/letter-templates", "/staff/letter-templates", &[("purpose", "report"), ("letter_language", "en"),
+        ("tpl_subject", "Report {{protocol_number}}"), ("tpl_body", "Dear {{recipient}},\n\n{{body}}\n\n{{author}}")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let page = boss.get(&res.location()).await;
+    assert!(page.contains("Template saved.") && page.contains("Dear [recipient]"), "{}", page.text);
+});
+
+conformance!(async fn a_letter_is_emailed_as_pdf_and_a_failed_sending_is_retried(backend) {
+    if std::env::var("HAVEN_TEST_SMTP").is_err() {
+        eprintln!("skipped: set HAVEN_TEST_SMTP=1 (needs python3-aiosmtpd and poppler-utils; .ci/run does)");
+        return;
+    }
+    let port = free_port();
+    let app = TestApp::spawn_with(backend, |s| {
+        s.public_url = Some("https://haven.example.org".into());
+        s.smtp.host = "127.0.0.1".into();
+        s.smtp.port = port;
+        s.smtp.tls = "none".into();
+        s.smtp.from = "Astra <pisarnica@astra.example>".into();
+        s.smtp.timeout_seconds = 5;
+    })
+    .await;
+    let (c, _) = app.signed_in(&[Role::Counsellor]).await;
+    let (boss, _) = app.signed_in(&[Role::Supervisor]).await;
+    let inspectorate = institution(&app, InstitutionKind::LabourInspectorate).await;
+    let mut tx = app.state.db.begin().await.unwrap();
+    haven_store::execute!(&mut tx, "UPDATE institutions SET email = $1 WHERE id = $2",
+        "inspekcija@minrzs.example", uuid::Uuid::parse_str(&inspectorate).unwrap()).unwrap();
+    tx.commit().await.unwrap();
+    let case = open_case(&c).await;
+    let res = write(&c, &case, &[("purpose", "report"), ("institution", &inspectorate), ("recipient_person", "Inspektor Đorđe Šćepanović"),
+        ("letter_language", "sr-latn"), ("subject", "Agencija bez dozvole"),
+        ("letter_body", "Agencija „Sloboda“ zapošljava bez dozvole. Ћирилица: Љ Њ Џ Ђ Ћ."), ("deadline", "2026-12-28")]).await;
+    let id = res.location().trim_start_matches("/staff/notifications/").to_owned();
+    step(&c, &id, "submit", &[]).await;
+    step(&boss, &id, "approve", &[]).await;
+
+    // The server is down: "sending failed" with the reason, nothing lost.
+    let res = step(&c, &id, "send", &[("method", "email"), ("sent_on", "2026-11-28")]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert!(res.contains("data-status=\"sending_failed\"") && res.contains("id=\"notification-failure\""), "{}", res.text);
+    assert!(res.contains("Agencija „Sloboda“ zapošljava bez dozvole."), "the letter is intact");
+
+    // Up again: the retry sends it.
+    let sink = SmtpSink::start(port);
+    let res = step(&c, &id, "send", &[("method", "email"), ("sent_on", "2026-11-28")]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert!(res.contains("data-status=\"sent\""), "{}", res.text);
+    let link = res.text.split("https://haven.example.org").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let m = &messages[0];
+    assert_eq!(m["rcpt_tos"][0], "inspekcija@minrzs.example");
+    assert_eq!(m["from"], "Astra <pisarnica@astra.example>");
+    assert_eq!(m["to"], "inspekcija@minrzs.example");
+    assert_eq!(m["subject"], "1/2026 — Agencija bez dozvole");
+    assert!(m["message_id"].as_str().unwrap().contains('@') && !m["date"].as_str().unwrap().is_empty());
+    assert!(m["text"].as_str().unwrap().contains(&format!("https://haven.example.org{link}")), "{m}");
+    let att = &m["attachments"][0];
+    assert_eq!(att["filename"], "1-2026.pdf");
+    assert_eq!(att["content_type"], "application/pdf");
+    let text = pdftotext(&std::fs::read(att["path"].as_str().unwrap()).unwrap());
+    assert!(text.contains("Inspektor Đorđe Šćepanović") && text.contains("Љ Њ Џ Ђ Ћ"), "{text}");
+    assert!(text.contains("Naš broj: 1/2026"), "{text}");
+    // The link in the letter works.
+    assert_eq!(app.client().get(&link).await.status, StatusCode::OK);
+    let steps = c.get(&format!("/staff/notifications/{id}")).await;
+    assert!(steps.contains("Sending failed") && steps.contains("By e-mail"), "{}", steps.text);
+});
+
+conformance!(async fn guessing_reply_links_is_throttled_and_audited(backend) {
+    let app = app(backend).await;
+    let anon = app.client();
+    for n in 0..10 {
+        let res = anon.get(&format!("/reply/guess{n:038}")).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND);
+        assert!(res.contains("id=\"reply-refused\""));
+    }
+    let res = anon.get("/reply/guess-eleven").await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    let throttled = audit_list(&app.state.db, app.state.default_org, &AuditFilter {
+        action_prefix: Some("notification.reply_link_throttled".into()),
+        ..Default::default()
+    }, 100).await.unwrap();
+    assert_eq!(throttled.len(), 1);
+});
