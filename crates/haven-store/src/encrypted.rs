@@ -51,6 +51,8 @@ pub const TABLES: &[EncryptedTable] = &[
     crate::contacts::ENCRYPTED[1],
     crate::contacts::ENCRYPTED[2],
     crate::contacts::ENCRYPTED[3],
+    crate::portal::ENCRYPTED[0],
+    crate::portal::ENCRYPTED[1],
 ];
 
 /// What a scan of one column found.

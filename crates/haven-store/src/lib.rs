@@ -26,6 +26,7 @@ pub mod keys;
 pub mod links;
 pub mod orgs;
 pub mod people;
+pub mod portal;
 pub mod sealing;
 pub mod second_factor;
 pub mod sessions;

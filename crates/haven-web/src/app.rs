@@ -141,7 +141,9 @@ async fn limit_body(normal: usize, upload: usize, req: Request, next: Next) -> R
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_default();
-    let limit = if UPLOAD_ROUTES.contains(&route.as_str()) {
+    let limit = if UPLOAD_ROUTES.contains(&route.as_str())
+        || (route == crate::portal::SEND_ROUTE && crate::portal::is_upload_path(req.uri().path()))
+    {
         upload + 64 * 1024
     } else {
         normal

@@ -13,6 +13,7 @@ pub mod error;
 pub mod i18n;
 pub mod keys;
 pub mod ops;
+pub mod portal;
 pub mod routes;
 pub mod secrets;
 pub mod security;

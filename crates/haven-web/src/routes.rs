@@ -12,7 +12,7 @@ use haven_domain::policy::Permission;
 
 use crate::auth::Access;
 use crate::state::AppState;
-use crate::{api, api_desk, ops, staff};
+use crate::{api, api_desk, ops, portal, staff};
 
 /// One route's contract.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +86,7 @@ pub fn table() -> Vec<Route> {
     use Permission as P;
     vec![
         // Operations and assets.
-        get_("/", Public, ops::root),
+        get_("/", Public, portal::root),
         get_("/healthz", Public, ops::healthz),
         get_("/readyz", Public, ops::readyz),
         get_("/metrics", Public, ops::metrics),
@@ -581,6 +581,27 @@ pub fn table() -> Vec<Route> {
             "/api/v1/contacts/{id}/void",
             Staff(P::EditContacts),
             api_desk::void,
+        ),
+        // The public portal (no session, no cookie; see `portal`).
+        get_("/exit", Public, portal::exit),
+        get_("/{lang}", Public, portal::home),
+        get_("/{lang}/page/{slug}", Public, portal::page),
+        get_(portal::SEND_ROUTE, Public, portal::form),
+        upload_(portal::SEND_ROUTE, Public, portal::send),
+        get_("/{lang}/self-check", Public, portal::self_check_start),
+        post_("/{lang}/self-check", Public, portal::self_check_next),
+        get_("/{lang}/follow-up", Public, portal::follow_up_form),
+        post_("/{lang}/follow-up", Public, portal::follow_up),
+        // The portal seen from the desk: answering a visitor, reading what they sent.
+        post_(
+            "/staff/desk/contacts/{id}/portal-answer",
+            Staff(P::EditContacts),
+            staff::desk::portal_answer,
+        ),
+        get_(
+            "/staff/desk/contacts/{id}/portal-files/{fid}",
+            Staff(P::ViewContacts),
+            staff::desk::portal_file,
         ),
     ]
 }

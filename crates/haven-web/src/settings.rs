@@ -43,6 +43,36 @@ pub struct Settings {
     pub cases: CaseSettings,
     /// The hotline desk.
     pub desk: DeskSettings,
+    /// The public portal.
+    pub portal: PortalSettings,
+}
+
+/// The public portal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalSettings {
+    /// Where the quick exit goes (a neutral site; `/exit` redirects there).
+    pub exit_url: String,
+    /// The SOS hotline's number as the portal shows it.
+    pub sos_number: String,
+    /// Whether to keep the visitor's address in a submission's notes (for abuse handling); off.
+    pub store_addresses: bool,
+    /// Submissions per address in ten minutes after which the arithmetic challenge is asked.
+    pub challenge_after: u32,
+    /// Submissions per address in ten minutes after which requests are refused (429).
+    pub refuse_after: u32,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        Self {
+            exit_url: "https://www.google.com/search?q=weather".into(),
+            sos_number: "0800 200 201".into(),
+            store_addresses: false,
+            challenge_after: 5,
+            refuse_after: 30,
+        }
+    }
 }
 
 /// The hotline desk.
@@ -253,6 +283,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             cases: CaseSettings::default(),
             desk: DeskSettings::default(),
+            portal: PortalSettings::default(),
         }
     }
 }
