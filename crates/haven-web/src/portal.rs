@@ -511,6 +511,12 @@ impl Kind {
     }
 }
 
+/// The largest file a visitor may send (10 MiB).
+pub const UPLOAD_LIMIT: usize = 10 * 1024 * 1024;
+
+/// The body limit of the portal's forms that take no file.
+pub const FORM_LIMIT: usize = 64 * 1024;
+
 /// The route of the forms.
 pub const SEND_ROUTE: &str = "/{lang}/send/{kind}";
 
