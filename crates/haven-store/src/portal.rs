@@ -173,6 +173,8 @@ pub async fn add_message(
     Ok(())
 }
 
+type MessageRow = (Uuid, String, Vec<u8>, Option<Uuid>, DateTime<Utc>);
+
 /// A submission's thread, oldest first.
 pub async fn messages(
     db: &Db,
@@ -180,7 +182,7 @@ pub async fn messages(
     org: OrgId,
     contact: ContactId,
 ) -> Result<Vec<Message>> {
-    let rows: Vec<(Uuid, String, Vec<u8>, Option<Uuid>, DateTime<Utc>)> = on_db!(db, |c| {
+    let rows: Vec<MessageRow> = on_db!(db, |c| {
         sqlx::query_as(
             "SELECT id, author, body_enc, created_by, created_at FROM portal_messages WHERE org_id = $1 AND contact_id = $2 ORDER BY created_at, id",
         )

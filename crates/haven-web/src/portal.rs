@@ -80,7 +80,10 @@ impl Shield {
     }
 
     fn mac(&self, data: &[u8]) -> [u8; 16] {
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("any key length");
+        // A key of one block (HMAC-SHA-256 takes any length; this one needs no fallible call).
+        let mut key = [0u8; 64];
+        key[..32].copy_from_slice(&self.key);
+        let mut m = <Hmac<Sha256> as hmac::digest::KeyInit>::new(&key.into());
         m.update(data);
         let full = m.finalize().into_bytes();
         let mut out = [0u8; 16];
