@@ -43,11 +43,13 @@ pub enum Permission {
     EditContacts,
     /// Export hotline contacts to CSV or XLSX.
     ExportContacts,
+    /// Write, preview and publish the public portal's pages.
+    EditPortal,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 15] = [
         Permission::UseStaffApp,
         Permission::ManageUsers,
         Permission::ViewAudit,
@@ -62,6 +64,7 @@ impl Permission {
         Permission::ViewContacts,
         Permission::EditContacts,
         Permission::ExportContacts,
+        Permission::EditPortal,
     ];
 
     /// The stable code (stored in API token scopes, shown to scripts).
@@ -81,6 +84,7 @@ impl Permission {
             Permission::ViewContacts => "view_contacts",
             Permission::EditContacts => "edit_contacts",
             Permission::ExportContacts => "export_contacts",
+            Permission::EditPortal => "edit_portal",
         }
     }
 
@@ -107,6 +111,7 @@ pub fn grants(role: Role, permission: Permission) -> bool {
         P::ViewCourtFigures => matches!(role, R::Admin | R::Supervisor | R::Lawyer | R::Analyst),
         P::ViewContacts | P::EditContacts => works_at_the_desk(role),
         P::ExportContacts => matches!(role, R::Supervisor),
+        P::EditPortal => matches!(role, R::Admin | R::PortalEditor),
     }
 }
 

@@ -188,6 +188,20 @@ fn seeded(slug: &str, lang: Language) -> Option<&'static str> {
     })
 }
 
+/// The seeded title and Markdown of a page in a language (Cyrillic: the Latin, transliterated).
+pub fn seeded_page(slug: &str, lang: Language) -> Option<(String, String)> {
+    let cyr = lang == Language::SrCyrl;
+    let base = if cyr { Language::SrLatn } else { lang };
+    seeded(slug, base).map(|src| {
+        let (t, b) = split_title(src);
+        if cyr {
+            (latin_to_cyrillic(&t), b.to_owned())
+        } else {
+            (t, b.to_owned())
+        }
+    })
+}
+
 /// Renders Markdown to sanitised HTML; for Serbian Cyrillic the text (never link targets or
 /// code) is transliterated from the Latin.
 pub fn render_markdown(src: &str, cyrillic: bool) -> String {

@@ -603,6 +603,23 @@ pub fn table() -> Vec<Route> {
             Staff(P::ViewContacts),
             staff::desk::portal_file,
         ),
+        // The portal's editors.
+        get_("/staff/portal", Staff(P::EditPortal), staff::portal::pages),
+        get_(
+            "/staff/portal/new",
+            Staff(P::EditPortal),
+            staff::portal::new_page,
+        ),
+        get_(
+            "/staff/portal/pages/{slug}/{lang}",
+            Staff(P::EditPortal),
+            staff::portal::edit,
+        ),
+        post_(
+            "/staff/portal/pages/{slug}/{lang}",
+            Staff(P::EditPortal),
+            staff::portal::save,
+        ),
     ]
 }
 

@@ -273,6 +273,7 @@ fn nav(tr: &Tr<'_>, user: &CurrentUser, path: &str) -> Vec<NavItem> {
         "nav-court-figures",
         Permission::ViewCourtFigures,
     ));
+    items.push(("/staff/portal", "nav-portal", Permission::EditPortal));
     items
         .into_iter()
         .filter(|(_, _, p)| actor.can(*p))

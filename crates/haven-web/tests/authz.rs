@@ -246,7 +246,22 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/staff/desk/contacts/{id}/portal-files/{fid}",
         Who::Roles(DESK),
     ),
+    ("GET", "/staff/portal", Who::Roles(PORTAL)),
+    ("GET", "/staff/portal/new", Who::Roles(PORTAL)),
+    (
+        "GET",
+        "/staff/portal/pages/{slug}/{lang}",
+        Who::Roles(PORTAL),
+    ),
+    (
+        "POST",
+        "/staff/portal/pages/{slug}/{lang}",
+        Who::Roles(PORTAL),
+    ),
 ];
+
+/// Who may edit the portal's pages.
+const PORTAL: &[Role] = &[Role::Admin, Role::PortalEditor];
 
 fn expected(method: &str, path: &str) -> Who {
     EXPECTED

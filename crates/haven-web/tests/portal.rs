@@ -470,3 +470,44 @@ conformance!(async fn an_upload_over_ten_mib_is_refused(backend) {
     assert_eq!(contacts(&app).await, 0);
     app.stop().await;
 });
+
+conformance!(async fn editors_draft_preview_publish_with_history_and_no_raw_html(backend) {
+    let app = app(backend).await;
+    let c = visitor();
+    let (ed, _) = app.signed_in(&[Role::PortalEditor]).await;
+    let list = ed.get("/staff/portal").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.text.contains("/staff/portal/pages/warning-signs/sr-latn"));
+    let path = "/staff/portal/pages/warning-signs/sr-latn";
+    let form = ed.get(path).await;
+    assert!(form.text.contains("Znaci upozorenja"), "{}", form.text);
+    let body = "Novi tekst o **ponudama**.\n\n<script>alert(1)</script>";
+    // A preview shows the rendered text and saves nothing.
+    let r = ed.submit(path, path, &[("title", "Znaci upozorenja (novo)"), ("body", body), ("do", "preview")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("<strong>ponudama</strong>"));
+    assert!(!r.text.contains("<script>alert"));
+    // A draft is not shown to readers.
+    let r = ed.submit(path, path, &[("title", "Znaci upozorenja (novo)"), ("body", body), ("do", "draft")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = get(&c, &app, "/sr-latn/page/warning-signs").await;
+    assert!(!page.text.contains("Novi tekst"));
+    // Published: readers see it in Latin and, transliterated, in Cyrillic; no raw HTML.
+    let r = ed.submit(path, path, &[("title", "Znaci upozorenja (novo)"), ("body", body), ("do", "publish")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = get(&c, &app, "/sr-latn/page/warning-signs").await;
+    assert!(page.text.contains("Novi tekst o <strong>ponudama</strong>"), "{}", page.text);
+    assert!(!page.text.contains("<script>alert"));
+    let cyr = get(&c, &app, "/sr-cyrl/page/warning-signs").await;
+    assert!(cyr.text.contains("Нови текст"), "{}", cyr.text);
+    // The history keeps both versions.
+    let form = ed.get(path).await;
+    let history = &form.text[form.text.find("id=\"history\"").unwrap()..];
+    assert_eq!(history.matches("<li>").count(), 2, "{history}");
+    assert!(form.text.contains("objavljeno") || form.text.contains("published"));
+    assert!(form.text.contains("nacrt") || form.text.contains("draft"));
+    // A counsellor may not edit.
+    let (co, _) = app.signed_in(&[Role::Counsellor]).await;
+    assert_eq!(co.get("/staff/portal").await.status, StatusCode::FORBIDDEN);
+    app.stop().await;
+});
