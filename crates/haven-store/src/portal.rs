@@ -426,3 +426,25 @@ pub async fn published_page(
     })?;
     Ok(row.map(page_of))
 }
+
+/// The published news items of a language (pages whose address starts with `news-`), newest
+/// first, the latest published version of each.
+pub async fn published_news(db: &Db, org: OrgId, language: &str) -> Result<Vec<PageVersion>> {
+    let rows: Vec<PageRow> = on_db!(db, |c| {
+        sqlx::query_as(
+            "SELECT id, slug, language, title, body, status, created_by, created_at FROM portal_pages \
+             WHERE org_id = $1 AND language = $2 AND status = 'published' AND slug LIKE 'news-%' \
+             ORDER BY created_at DESC, id DESC LIMIT 500",
+        )
+        .bind(org.0)
+        .bind(language)
+        .fetch_all(c)
+        .await
+    })?;
+    let mut seen = std::collections::BTreeSet::new();
+    Ok(rows
+        .into_iter()
+        .map(page_of)
+        .filter(|p| seen.insert(p.slug.clone()))
+        .collect())
+}

@@ -1437,3 +1437,91 @@ pub async fn self_check_next(
     *r.status_mut() = StatusCode::OK;
     Ok(r)
 }
+
+// ---------------------------------------------------------------------------------------------
+// News: pages whose address starts with `news-`, listed newest first, and their Atom feed.
+
+fn xml_escape(s: &str) -> String {
+    askama_escape(s).replace('\'', "&apos;")
+}
+
+/// GET /{lang}/news: the published news items.
+pub async fn news(State(state): State<AppState>, Path(code): Path<String>) -> AppResult<Response> {
+    let lang = lang_of(&code)?;
+    let tr = state.i18n.tr(lang);
+    let items = store::published_news(&state.db, state.default_org, lang.code()).await?;
+    let mut body = format!("<h1>{}</h1>\n<ul>\n", askama_escape(&tr.t("portal-news")));
+    for p in &items {
+        body.push_str(&format!(
+            "<li><a href=\"/{}/page/{}\">{}</a> · {}</li>\n",
+            lang.code(),
+            p.slug,
+            askama_escape(&p.title),
+            p.at.format("%Y-%m-%d")
+        ));
+    }
+    body.push_str(&format!(
+        "</ul>\n<p><a href=\"/{}/news.atom\">Atom</a></p>",
+        lang.code()
+    ));
+    let page = PageT {
+        p: layout(&state, lang, tr.t("portal-news"), "/news"),
+        body,
+    };
+    let mut r = html(&page)?;
+    public_cache(&mut r);
+    Ok(r)
+}
+
+/// GET /{lang}/news.atom: the news as an Atom feed (links relative to the site's public URL).
+pub async fn news_feed(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> AppResult<Response> {
+    let lang = lang_of(&code)?;
+    let tr = state.i18n.tr(lang);
+    let items = store::published_news(&state.db, state.default_org, lang.code()).await?;
+    let base = state
+        .settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", state.settings.listen));
+    let base = base.trim_end_matches('/');
+    let updated = items
+        .first()
+        .map(|p| p.at)
+        .unwrap_or_else(|| state.now())
+        .to_rfc3339();
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"{}\">\n<title>{}</title>\n<id>{base}/{}/news</id>\n<link href=\"{base}/{}/news\"/>\n<updated>{updated}</updated>\n",
+        lang.bcp47(),
+        xml_escape(&format!(
+            "{} · {}",
+            tr.t("portal-site"),
+            tr.t("portal-news")
+        )),
+        lang.code(),
+        lang.code(),
+    );
+    for p in &items {
+        xml.push_str(&format!(
+            "<entry>\n<title>{}</title>\n<id>{base}/{}/page/{}</id>\n<link href=\"{base}/{}/page/{}\"/>\n<updated>{}</updated>\n<author><name>{}</name></author>\n<content type=\"html\">{}</content>\n</entry>\n",
+            xml_escape(&p.title),
+            lang.code(),
+            p.slug,
+            lang.code(),
+            p.slug,
+            p.at.to_rfc3339(),
+            xml_escape(&tr.t("portal-site")),
+            xml_escape(&render_markdown(&p.body, false)),
+        ));
+    }
+    xml.push_str("</feed>\n");
+    let mut r = (StatusCode::OK, xml).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/atom+xml; charset=utf-8"),
+    );
+    public_cache(&mut r);
+    Ok(r)
+}

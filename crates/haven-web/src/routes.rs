@@ -603,6 +603,8 @@ pub fn table() -> Vec<Route> {
             Staff(P::ViewContacts),
             staff::desk::portal_file,
         ),
+        get_("/{lang}/news", Public, portal::news),
+        get_("/{lang}/news.atom", Public, portal::news_feed),
         // The portal's editors.
         get_("/staff/portal", Staff(P::EditPortal), staff::portal::pages),
         get_(

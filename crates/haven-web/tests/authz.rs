@@ -247,6 +247,8 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         Who::Roles(DESK),
     ),
     ("GET", "/staff/portal", Who::Roles(PORTAL)),
+    ("GET", "/{lang}/news", Who::Public),
+    ("GET", "/{lang}/news.atom", Who::Public),
     ("GET", "/staff/portal/new", Who::Roles(PORTAL)),
     (
         "GET",

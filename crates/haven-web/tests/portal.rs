@@ -141,6 +141,7 @@ fn reader_pages() -> Vec<String> {
         }
         out.push(format!("/{l}/self-check"));
         out.push(format!("/{l}/follow-up"));
+        out.push(format!("/{l}/news"));
     }
     out
 }
@@ -500,6 +501,16 @@ conformance!(async fn editors_draft_preview_publish_with_history_and_no_raw_html
     assert!(!page.text.contains("<script>alert"));
     let cyr = get(&c, &app, "/sr-cyrl/page/warning-signs").await;
     assert!(cyr.text.contains("Нови текст"), "{}", cyr.text);
+    // News: a page whose address starts with news-, listed and in the Atom feed.
+    let np = "/staff/portal/pages/news-first/en";
+    let r = ed.submit(np, np, &[("title", "The portal is open"), ("body", "We answer within a day."), ("do", "publish")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let news = get(&c, &app, "/en/news").await;
+    assert!(news.text.contains("The portal is open"));
+    let feed = get(&c, &app, "/en/news.atom").await;
+    assert_eq!(feed.headers.get("content-type").unwrap(), "application/atom+xml; charset=utf-8");
+    assert!(feed.text.contains("<title>The portal is open</title>"), "{}", feed.text);
+    assert!(feed.headers.get("set-cookie").is_none());
     // The history keeps both versions.
     let form = ed.get(path).await;
     let history = &form.text[form.text.find("id=\"history\"").unwrap()..];
