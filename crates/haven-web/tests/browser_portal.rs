@@ -146,6 +146,7 @@ browser_test! {
             }
             pages.push(format!("/{l}/self-check"));
             pages.push(format!("/{l}/follow-up"));
+            pages.push(format!("/{l}/news"));
         }
         let mut failures = Vec::new();
         for p in &pages {
