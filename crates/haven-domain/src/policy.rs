@@ -50,11 +50,13 @@ pub enum Permission {
     WriteNotifications,
     /// Approve notifications whose purpose needs approval; edit letter templates and settings.
     ApproveNotifications,
+    /// Write, preview and publish the public portal's pages.
+    EditPortal,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::UseStaffApp,
         Permission::ManageUsers,
         Permission::ViewAudit,
@@ -72,6 +74,7 @@ impl Permission {
         Permission::ViewNotifications,
         Permission::WriteNotifications,
         Permission::ApproveNotifications,
+        Permission::EditPortal,
     ];
 
     /// The stable code (stored in API token scopes, shown to scripts).
@@ -94,6 +97,7 @@ impl Permission {
             Permission::ViewNotifications => "view_notifications",
             Permission::WriteNotifications => "write_notifications",
             Permission::ApproveNotifications => "approve_notifications",
+            Permission::EditPortal => "edit_portal",
         }
     }
 
@@ -122,6 +126,7 @@ pub fn grants(role: Role, permission: Permission) -> bool {
         P::ExportContacts => matches!(role, R::Supervisor),
         P::ViewNotifications | P::WriteNotifications => works_with_cases(role),
         P::ApproveNotifications => matches!(role, R::Supervisor),
+        P::EditPortal => matches!(role, R::Admin | R::PortalEditor),
     }
 }
 

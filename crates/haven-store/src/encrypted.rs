@@ -53,6 +53,8 @@ pub const TABLES: &[EncryptedTable] = &[
     crate::contacts::ENCRYPTED[3],
     crate::notifications::ENCRYPTED[0],
     crate::notifications::ENCRYPTED[1],
+    crate::portal::ENCRYPTED[0],
+    crate::portal::ENCRYPTED[1],
 ];
 
 /// What a scan of one column found.

@@ -27,6 +27,7 @@ pub mod links;
 pub mod notifications;
 pub mod orgs;
 pub mod people;
+pub mod portal;
 pub mod sealing;
 pub mod second_factor;
 pub mod sessions;

@@ -143,6 +143,13 @@ async fn limit_body(normal: usize, upload: usize, req: Request, next: Next) -> R
         .unwrap_or_default();
     let limit = if UPLOAD_ROUTES.contains(&route.as_str()) {
         upload + 64 * 1024
+    } else if route == crate::portal::SEND_ROUTE && crate::portal::is_upload_path(req.uri().path())
+    {
+        // The portal's uploads: 10 MiB, plus room for the form around the file.
+        crate::portal::UPLOAD_LIMIT + 64 * 1024
+    } else if route.starts_with("/{lang}") {
+        // The portal's forms without files: small.
+        crate::portal::FORM_LIMIT
     } else {
         normal
     };

@@ -256,7 +256,9 @@ pub async fn open(settings: Settings, opts: StartOptions) -> Result<Haven, Start
     let keys = Keyrings::load(db.clone(), opts.clock.clone(), master, key_file)
         .await
         .map_err(StartError::Keys)?;
+    let portal = crate::portal::Shield::new(opts.rng.as_ref());
     let state = AppState::new(Inner {
+        portal,
         settings,
         db,
         clock: opts.clock,

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod letters;
 pub mod mail;
 pub mod ops;
+pub mod portal;
 pub mod routes;
 pub mod secrets;
 pub mod security;

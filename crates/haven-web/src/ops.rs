@@ -2,15 +2,10 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
 use crate::state::AppState;
-
-/// GET /: the portal comes here once it exists; until then, the staff application.
-pub async fn root() -> Response {
-    Redirect::to("/staff/").into_response()
-}
 
 /// GET /healthz: the process answers.
 pub async fn healthz() -> Response {
@@ -91,6 +86,16 @@ const ASSETS: &[Asset] = &[
         name: "haven.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../static/haven.js"),
+    },
+    Asset {
+        name: "portal.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../static/portal.css"),
+    },
+    Asset {
+        name: "portal.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../static/portal.js"),
     },
     Asset {
         name: "favicon.svg",

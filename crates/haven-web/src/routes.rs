@@ -12,7 +12,7 @@ use haven_domain::policy::Permission;
 
 use crate::auth::Access;
 use crate::state::AppState;
-use crate::{api, api_desk, ops, staff};
+use crate::{api, api_desk, ops, portal, staff};
 
 /// One route's contract.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +86,7 @@ pub fn table() -> Vec<Route> {
     use Permission as P;
     vec![
         // Operations and assets.
-        get_("/", Public, ops::root),
+        get_("/", Public, portal::root),
         get_("/healthz", Public, ops::healthz),
         get_("/readyz", Public, ops::readyz),
         get_("/metrics", Public, ops::metrics),
@@ -665,6 +665,46 @@ pub fn table() -> Vec<Route> {
         ),
         get_("/reply/{token}", Public, staff::referrals::reply_form),
         post_("/reply/{token}", Public, staff::referrals::reply_submit),
+        // The public portal (no session, no cookie; see `portal`).
+        get_("/exit", Public, portal::exit),
+        get_("/{lang}", Public, portal::home),
+        get_("/{lang}/page/{slug}", Public, portal::page),
+        get_(portal::SEND_ROUTE, Public, portal::form),
+        upload_(portal::SEND_ROUTE, Public, portal::send),
+        get_("/{lang}/self-check", Public, portal::self_check_start),
+        post_("/{lang}/self-check", Public, portal::self_check_next),
+        get_("/{lang}/follow-up", Public, portal::follow_up_form),
+        post_("/{lang}/follow-up", Public, portal::follow_up),
+        // The portal seen from the desk: answering a visitor, reading what they sent.
+        post_(
+            "/staff/desk/contacts/{id}/portal-answer",
+            Staff(P::EditContacts),
+            staff::desk::portal_answer,
+        ),
+        get_(
+            "/staff/desk/contacts/{id}/portal-files/{fid}",
+            Staff(P::ViewContacts),
+            staff::desk::portal_file,
+        ),
+        get_("/{lang}/news", Public, portal::news),
+        get_("/{lang}/news.atom", Public, portal::news_feed),
+        // The portal's editors.
+        get_("/staff/portal", Staff(P::EditPortal), staff::portal::pages),
+        get_(
+            "/staff/portal/new",
+            Staff(P::EditPortal),
+            staff::portal::new_page,
+        ),
+        get_(
+            "/staff/portal/pages/{slug}/{lang}",
+            Staff(P::EditPortal),
+            staff::portal::edit,
+        ),
+        post_(
+            "/staff/portal/pages/{slug}/{lang}",
+            Staff(P::EditPortal),
+            staff::portal::save,
+        ),
     ]
 }
 

@@ -45,6 +45,8 @@ pub struct Settings {
     pub desk: DeskSettings,
     /// Sending letters by e-mail.
     pub smtp: SmtpSettings,
+    /// The public portal.
+    pub portal: PortalSettings,
 }
 
 /// How letters are sent by e-mail. Sending is off while `host` is empty.
@@ -79,6 +81,34 @@ impl Default for SmtpSettings {
             password_file: None,
             from: String::new(),
             timeout_seconds: 20,
+        }
+    }
+}
+
+/// The public portal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalSettings {
+    /// Where the quick exit goes (a neutral site; `/exit` redirects there).
+    pub exit_url: String,
+    /// The SOS hotline's number as the portal shows it.
+    pub sos_number: String,
+    /// Whether to keep the visitor's address in a submission's notes (for abuse handling); off.
+    pub store_addresses: bool,
+    /// Submissions per address in ten minutes after which the arithmetic challenge is asked.
+    pub challenge_after: u32,
+    /// Submissions per address in ten minutes after which requests are refused (429).
+    pub refuse_after: u32,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        Self {
+            exit_url: "https://www.google.com/search?q=weather".into(),
+            sos_number: "0800 200 201".into(),
+            store_addresses: false,
+            challenge_after: 5,
+            refuse_after: 30,
         }
     }
 }
@@ -292,6 +322,7 @@ impl Default for Settings {
             cases: CaseSettings::default(),
             desk: DeskSettings::default(),
             smtp: SmtpSettings::default(),
+            portal: PortalSettings::default(),
         }
     }
 }

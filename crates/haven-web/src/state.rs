@@ -38,6 +38,8 @@ pub struct Inner {
     pub dummy_password_hash: String,
     /// The organisation created at first start (the one sign-in uses when there is only one).
     pub default_org: OrgId,
+    /// The portal's form-token key and in-memory rate limit.
+    pub portal: crate::portal::Shield,
 }
 
 impl std::fmt::Debug for AppState {

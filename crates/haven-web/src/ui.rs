@@ -278,6 +278,7 @@ fn nav(tr: &Tr<'_>, user: &CurrentUser, path: &str) -> Vec<NavItem> {
         "nav-notifications",
         Permission::ViewNotifications,
     ));
+    items.push(("/staff/portal", "nav-portal", Permission::EditPortal));
     items
         .into_iter()
         .filter(|(_, _, p)| actor.can(*p))

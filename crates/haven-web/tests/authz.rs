@@ -265,7 +265,43 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("POST", "/staff/institutions/{id}", Who::Roles(AUDIT)),
     ("GET", "/reply/{token}", Who::Public),
     ("POST", "/reply/{token}", Who::Public),
+    ("GET", "/exit", Who::Public),
+    ("GET", "/{lang}", Who::Public),
+    ("GET", "/{lang}/page/{slug}", Who::Public),
+    ("GET", "/{lang}/send/{kind}", Who::Public),
+    ("POST", "/{lang}/send/{kind}", Who::Public),
+    ("GET", "/{lang}/self-check", Who::Public),
+    ("POST", "/{lang}/self-check", Who::Public),
+    ("GET", "/{lang}/follow-up", Who::Public),
+    ("POST", "/{lang}/follow-up", Who::Public),
+    (
+        "POST",
+        "/staff/desk/contacts/{id}/portal-answer",
+        Who::Roles(DESK),
+    ),
+    (
+        "GET",
+        "/staff/desk/contacts/{id}/portal-files/{fid}",
+        Who::Roles(DESK),
+    ),
+    ("GET", "/staff/portal", Who::Roles(PORTAL)),
+    ("GET", "/{lang}/news", Who::Public),
+    ("GET", "/{lang}/news.atom", Who::Public),
+    ("GET", "/staff/portal/new", Who::Roles(PORTAL)),
+    (
+        "GET",
+        "/staff/portal/pages/{slug}/{lang}",
+        Who::Roles(PORTAL),
+    ),
+    (
+        "POST",
+        "/staff/portal/pages/{slug}/{lang}",
+        Who::Roles(PORTAL),
+    ),
 ];
+
+/// Who may edit the portal's pages.
+const PORTAL: &[Role] = &[Role::Admin, Role::PortalEditor];
 
 fn expected(method: &str, path: &str) -> Who {
     EXPECTED
@@ -332,6 +368,10 @@ fn url(path: &str, user_id: &str) -> String {
         .replace("{pid}", "018f0000-0000-7000-8000-000000000001")
         .replace("{tid}", "018f0000-0000-7000-8000-000000000002")
         .replace("{did}", "018f0000-0000-7000-8000-000000000003")
+        .replace("{fid}", "018f0000-0000-7000-8000-000000000004")
+        .replace("{lang}", "en")
+        .replace("{slug}", "numbers")
+        .replace("{kind}", "question")
 }
 
 async fn request(c: &Client, csrf: &str, method: &str, url: &str) -> haven_testkit::Page {

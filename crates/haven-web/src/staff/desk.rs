@@ -749,6 +749,9 @@ struct ContactPage<'a> {
     can_edit: bool,
     can_cases: bool,
     errors: FormErrors,
+    portal: bool,
+    portal_thread: Vec<(String, String)>,
+    portal_files: Vec<(String, String)>,
 }
 
 fn step_label(tr: &Tr<'_>, code: &str) -> String {
@@ -908,7 +911,108 @@ async fn contact_page(ctx: &Ctx, facts: &ContactFacts, errors: FormErrors) -> Ap
         can_edit: me.actor().can(Permission::EditContacts),
         can_cases: me.actor().can(Permission::EditCases),
         errors,
+        portal: haven_store::portal::has_receipt(&ctx.state.db, me.org(), f.id).await?,
+        portal_thread: haven_store::portal::messages(&ctx.state.db, &ring, me.org(), f.id)
+            .await?
+            .into_iter()
+            .map(|m| {
+                let who = match m.author {
+                    haven_store::portal::Author::Visitor => tr.t("portal-thread-visitor"),
+                    haven_store::portal::Author::Counsellor => tr.t("portal-thread-counsellor"),
+                };
+                (format!("{who} · {}", ctx.time(m.at)), m.body)
+            })
+            .collect(),
+        portal_files: haven_store::portal::files(&ctx.state.db, &ring, me.org(), f.id)
+            .await?
+            .into_iter()
+            .map(|x| {
+                (
+                    format!("/staff/desk/contacts/{}/portal-files/{}", f.id, x.id),
+                    format!(
+                        "{} ({}, {} KiB)",
+                        x.name,
+                        x.media_type,
+                        (x.size_bytes + 1023) / 1024
+                    ),
+                )
+            })
+            .collect(),
     })
+}
+
+/// POST /staff/desk/contacts/{id}/portal-answer (`text`): answers the visitor of a portal
+/// submission; they read it with their receipt code.
+pub async fn portal_answer(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let f = visible(&ctx, &id).await?;
+    let me = ctx.user()?;
+    let text = form.as_slice().one("text").trim().to_owned();
+    if text.is_empty() || text.chars().count() > 8000 {
+        return Err(AppError::BadRequest);
+    }
+    if !haven_store::portal::has_receipt(&ctx.state.db, me.org(), f.id).await? {
+        return Err(AppError::NotFound);
+    }
+    let ring = ctx.state.keys.get(me.org()).await?;
+    let mut tx = ctx.state.db.begin().await?;
+    haven_store::portal::add_message(
+        &mut tx,
+        &ring,
+        ctx.state.rng.as_ref(),
+        me.org(),
+        ctx.state.ids().uuid(),
+        f.id,
+        haven_store::portal::Author::Counsellor,
+        &text,
+        Some(me.user.id),
+        ctx.state.now(),
+    )
+    .await?;
+    ctx.audit(
+        &mut tx,
+        me.org(),
+        ctx.event("contact.portal_answered", Outcome::Ok)
+            .target("contact", f.id.0),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/staff/desk/contacts/{}", f.id)))
+}
+
+/// GET /staff/desk/contacts/{id}/portal-files/{fid}: a file the visitor sent, as a download
+/// (never rendered inline), audited.
+pub async fn portal_file(ctx: Ctx, Path((id, fid)): Path<(String, String)>) -> AppResult<Response> {
+    let f = visible(&ctx, &id).await?;
+    let me = ctx.user()?;
+    let fid: Uuid = fid.parse().map_err(|_| AppError::NotFound)?;
+    let ring = ctx.state.keys.get(me.org()).await?;
+    let (media, content) =
+        haven_store::portal::file_content(&ctx.state.db, &ring, me.org(), f.id, fid)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    crate::ui::record_now(
+        &ctx.state,
+        me.org(),
+        ctx.event("contact.portal_file_read", Outcome::Ok)
+            .target("contact", f.id.0),
+    )
+    .await?;
+    let mut r = (StatusCode::OK, content).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&media)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"portal-file\""),
+    );
+    Ok(r)
 }
 
 /// GET /staff/desk/contacts/{id}: the contact, audited as a view.

@@ -9,6 +9,7 @@ pub mod documents;
 pub mod home;
 pub mod institutions;
 pub mod people;
+pub mod portal;
 pub mod profile;
 pub mod referrals;
 pub mod second_factor;
