@@ -293,7 +293,13 @@ fn layout(state: &AppState, lang: Language, title: String, rest: &str) -> Layout
                 )
             })
             .collect(),
-        footer: tr.t1("portal-footer", "sos", sos),
+        // No number is shown until the organisation has set its own (an invented one could send
+        // a person in danger to a stranger).
+        footer: if sos.trim().is_empty() {
+            tr.t("portal-footer-no-sos")
+        } else {
+            tr.t1("portal-footer", "sos", sos)
+        },
         nav: vec![
             (
                 format!("/{}/page/numbers", lang.code()),
@@ -1411,11 +1417,15 @@ pub async fn self_check_next(
     } else {
         let items: String = signs.drain(..).map(|s| format!("<li>{s}</li>")).collect();
         (
-            tr.t1(
-                "portal-selfcheck-todo",
-                "sos",
-                state.settings.portal.sos_number.clone(),
-            ),
+            if state.settings.portal.sos_number.trim().is_empty() {
+                tr.t("portal-selfcheck-todo-no-sos")
+            } else {
+                tr.t1(
+                    "portal-selfcheck-todo",
+                    "sos",
+                    state.settings.portal.sos_number.clone(),
+                )
+            },
             format!(
                 "<p>{}</p><ul>{items}</ul>",
                 askama_escape(&tr.t("portal-selfcheck-some"))

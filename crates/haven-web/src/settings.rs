@@ -91,7 +91,7 @@ impl Default for SmtpSettings {
 pub struct PortalSettings {
     /// Where the quick exit goes (a neutral site; `/exit` redirects there).
     pub exit_url: String,
-    /// The SOS hotline's number as the portal shows it.
+    /// The SOS hotline's number as the portal shows it; empty (the default): no number is shown.
     pub sos_number: String,
     /// Whether to keep the visitor's address in a submission's notes (for abuse handling); off.
     pub store_addresses: bool,
@@ -105,7 +105,7 @@ impl Default for PortalSettings {
     fn default() -> Self {
         Self {
             exit_url: "https://www.google.com/search?q=weather".into(),
-            sos_number: "0800 200 201".into(),
+            sos_number: String::new(),
             store_addresses: false,
             challenge_after: 5,
             refuse_after: 30,

@@ -522,3 +522,23 @@ conformance!(async fn editors_draft_preview_publish_with_history_and_no_raw_html
     assert_eq!(co.get("/staff/portal").await.status, StatusCode::FORBIDDEN);
     app.stop().await;
 });
+
+conformance!(async fn the_sos_number_shows_only_once_the_organisation_has_set_it(backend) {
+    // Unset (the default): the footer names 116 000 and the police, and no SOS number at all.
+    let app = app(backend).await;
+    let c = visitor();
+    let page = get(&c, &app, "/en").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("116 000"), "{}", page.text);
+    assert!(!page.text.contains("SOS hotline"), "{}", page.text);
+    drop(app);
+    // Set: it is shown in the footer of every language.
+    let app = TestApp::spawn_with(backend, |s| {
+        s.portal.sos_number = "011 765 4321".into();
+    })
+    .await;
+    for lang in ["en", "sr-latn", "sr-cyrl"] {
+        let page = get(&c, &app, &format!("/{lang}")).await;
+        assert!(page.text.contains("011 765 4321"), "{lang}: {}", page.text);
+    }
+});

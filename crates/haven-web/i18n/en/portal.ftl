@@ -108,3 +108,5 @@ portal-editor-save-draft = Save draft
 portal-editor-publish = Publish
 portal-editor-history = History
 portal-editor-new = New page (address: lower-case letters, digits and dashes)
+portal-footer-no-sos = Missing children 116 000 · In immediate danger call the police on 192.
+portal-selfcheck-todo-no-sos = Keep your passport and documents yourself, tell someone you trust where you are, and talk to us: send your answers to a counsellor below.

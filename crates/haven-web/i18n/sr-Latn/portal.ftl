@@ -108,3 +108,5 @@ portal-editor-save-draft = Sačuvaj nacrt
 portal-editor-publish = Objavi
 portal-editor-history = Istorija
 portal-editor-new = Nova stranica (adresa: mala slova, cifre i crtice)
+portal-footer-no-sos = Nestala deca 116 000 · U neposrednoj opasnosti pozovi policiju na 192.
+portal-selfcheck-todo-no-sos = Pasoš i dokumenta drži kod sebe, reci nekome kome veruješ gde si i razgovaraj sa nama: pošalji odgovore savetnici ispod.
