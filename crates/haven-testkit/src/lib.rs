@@ -1270,6 +1270,29 @@ impl Browser {
 }
 
 impl Browser {
+    /// Signs a staff member in for the first time, as a person would: password, enrolment of
+    /// the second factor from the key shown on the page, recovery codes, home page.
+    pub async fn sign_in_first_time(&self, app: &TestApp, user: &TestUser) {
+        let b = self;
+        b.goto("/staff/login").await;
+        b.type_into("#email", &user.email).await;
+        b.type_into("#password", &format!("{}{KEY_ENTER}", user.password))
+            .await;
+        b.wait_for_path("/staff/enrol").await;
+        let key: String = b
+            .text("#totp-secret")
+            .await
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let secret = data_encoding::BASE32_NOPAD.decode(key.as_bytes()).unwrap();
+        user.factor.lock().unwrap().secret = Some(secret);
+        let code = app.client().totp_code(user).await;
+        b.type_into("#code", &format!("{code}{KEY_ENTER}")).await;
+        b.find(".recovery-code").await;
+        b.type_into("form[method=\"get\"] button", KEY_ENTER).await;
+        b.wait_for_path("/staff/").await;
+    }
     /// Stops chromedriver and every browser process it started (its process group).
     fn stop_processes(&mut self) {
         let _ = std::process::Command::new("kill")

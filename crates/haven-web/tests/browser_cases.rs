@@ -12,29 +12,7 @@
 
 use chrono::TimeDelta;
 use haven_domain::Role;
-use haven_testkit::{Browser, KEY_ENTER, TestApp, TestBackend, TestUser};
-
-/// Signs a staff member in for the first time: password, second factor, recovery codes.
-async fn sign_in(app: &TestApp, b: &Browser, user: &TestUser) {
-    b.goto("/staff/login").await;
-    b.type_into("#email", &user.email).await;
-    b.type_into("#password", &format!("{}{KEY_ENTER}", user.password))
-        .await;
-    b.wait_for_path("/staff/enrol").await;
-    let key: String = b
-        .text("#totp-secret")
-        .await
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let secret = data_encoding::BASE32_NOPAD.decode(key.as_bytes()).unwrap();
-    user.factor.lock().unwrap().secret = Some(secret);
-    let code = app.client().totp_code(user).await;
-    b.type_into("#code", &format!("{code}{KEY_ENTER}")).await;
-    b.find(".recovery-code").await;
-    b.type_into("form[method=\"get\"] button", KEY_ENTER).await;
-    b.wait_for_path("/staff/").await;
-}
+use haven_testkit::{Browser, TestApp, TestBackend};
 
 /// Chooses an option of a select by its value.
 async fn choose(b: &Browser, select: &str, value: &str) {
@@ -89,7 +67,7 @@ haven_testkit::browser_test! {
         let counsellor = app.add_user(&[Role::Counsellor]).await;
         let supervisor = app.add_user(&[Role::Supervisor]).await;
         let b = Browser::start(&app.base).await;
-        sign_in(&app, &b, &counsellor).await;
+        b.sign_in_first_time(&app, &counsellor).await;
 
         // A mother calls 116 000: the counsellor opens a missing-child case.
         b.goto("/staff/cases/new").await;
@@ -150,7 +128,7 @@ haven_testkit::browser_test! {
         b.click("form[action=\"/staff/logout\"] button").await;
         b.wait_for_path("/staff/login?signed_out=1").await;
 
-        sign_in(&app, &b, &supervisor).await;
+        b.sign_in_first_time(&app, &supervisor).await;
         assert!(b.source().await.contains("Closures awaiting approval"));
         b.goto(&case_path).await;
         b.click("#approve-closure").await;

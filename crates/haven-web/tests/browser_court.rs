@@ -10,29 +10,7 @@
 
 use haven_domain::Role;
 use haven_domain::institutions::InstitutionKind;
-use haven_testkit::{Browser, KEY_ENTER, TestApp, TestBackend, TestUser};
-
-/// Signs a staff member in for the first time: password, second factor, recovery codes.
-async fn sign_in(app: &TestApp, b: &Browser, user: &TestUser) {
-    b.goto("/staff/login").await;
-    b.type_into("#email", &user.email).await;
-    b.type_into("#password", &format!("{}{KEY_ENTER}", user.password))
-        .await;
-    b.wait_for_path("/staff/enrol").await;
-    let key: String = b
-        .text("#totp-secret")
-        .await
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let secret = data_encoding::BASE32_NOPAD.decode(key.as_bytes()).unwrap();
-    user.factor.lock().unwrap().secret = Some(secret);
-    let code = app.client().totp_code(user).await;
-    b.type_into("#code", &format!("{code}{KEY_ENTER}")).await;
-    b.find(".recovery-code").await;
-    b.type_into("form[method=\"get\"] button", KEY_ENTER).await;
-    b.wait_for_path("/staff/").await;
-}
+use haven_testkit::{Browser, TestApp, TestBackend};
 
 async fn choose(b: &Browser, select: &str, value: &str) {
     b.click(&format!("{select} option[value=\"{value}\"]"))
@@ -106,7 +84,7 @@ haven_testkit::browser_test! {
         let higher = court(&app, "Higher Court in Belgrade").await;
         let basic = court(&app, "First Basic Court").await;
         let b = Browser::start(&app.base).await;
-        sign_in(&app, &b, &lawyer).await;
+        b.sign_in_first_time(&app, &lawyer).await;
 
         // The criminal proceeding at the Higher Court.
         b.goto("/staff/proceedings").await;

@@ -11,29 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use haven_domain::Role;
-use haven_testkit::{Browser, KEY_ENTER, KEY_TAB, TestApp, TestBackend, TestUser};
-
-/// Signs a staff member in for the first time: password, second factor, recovery codes.
-async fn sign_in(app: &TestApp, b: &Browser, user: &TestUser) {
-    b.goto("/staff/login").await;
-    b.type_into("#email", &user.email).await;
-    b.type_into("#password", &format!("{}{KEY_ENTER}", user.password))
-        .await;
-    b.wait_for_path("/staff/enrol").await;
-    let key: String = b
-        .text("#totp-secret")
-        .await
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let secret = data_encoding::BASE32_NOPAD.decode(key.as_bytes()).unwrap();
-    user.factor.lock().unwrap().secret = Some(secret);
-    let code = app.client().totp_code(user).await;
-    b.type_into("#code", &format!("{code}{KEY_ENTER}")).await;
-    b.find(".recovery-code").await;
-    b.type_into("form[method=\"get\"] button", KEY_ENTER).await;
-    b.wait_for_path("/staff/").await;
-}
+use haven_testkit::{Browser, KEY_ENTER, KEY_TAB, TestApp, TestBackend};
 
 /// The id of the focused element.
 async fn focused(b: &Browser) -> String {
@@ -87,7 +65,7 @@ async fn record_a_parental_abduction(javascript: bool) {
     let app = app().await;
     let user = app.add_user(&[Role::Counsellor]).await;
     let b = Browser::start_with(&app.base, javascript).await;
-    sign_in(&app, &b, &user).await;
+    b.sign_in_first_time(&app, &user).await;
     // Scripts run exactly when they should.
     b.goto("/staff/desk").await;
     let src = b.source().await;
@@ -198,7 +176,7 @@ haven_testkit::browser_test! {
         let app = app().await;
         let user = app.add_user(&[Role::Counsellor]).await;
         let b = Browser::start(&app.base).await;
-        sign_in(&app, &b, &user).await;
+        b.sign_in_first_time(&app, &user).await;
         let mut ids = Vec::new();
         for phone in ["064 123 4567", "063 765 4321"] {
             b.goto("/staff/desk/new?line=116000").await;

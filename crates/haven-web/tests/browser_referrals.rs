@@ -14,33 +14,11 @@ use chrono::TimeDelta;
 use haven_domain::Role;
 use haven_domain::institutions::InstitutionKind;
 use haven_testkit::reqwest::StatusCode;
-use haven_testkit::{Browser, KEY_ENTER, TestApp, TestBackend, TestUser};
+use haven_testkit::{Browser, TestApp, TestBackend};
 
 #[path = "fixtures/mail.rs"]
 mod mail;
 use mail::{SmtpSink, free_port, pdftotext};
-
-/// Signs a staff member in for the first time: password, second factor, recovery codes.
-async fn sign_in(app: &TestApp, b: &Browser, user: &TestUser) {
-    b.goto("/staff/login").await;
-    b.type_into("#email", &user.email).await;
-    b.type_into("#password", &format!("{}{KEY_ENTER}", user.password))
-        .await;
-    b.wait_for_path("/staff/enrol").await;
-    let key: String = b
-        .text("#totp-secret")
-        .await
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let secret = data_encoding::BASE32_NOPAD.decode(key.as_bytes()).unwrap();
-    user.factor.lock().unwrap().secret = Some(secret);
-    let code = app.client().totp_code(user).await;
-    b.type_into("#code", &format!("{code}{KEY_ENTER}")).await;
-    b.find(".recovery-code").await;
-    b.type_into("form[method=\"get\"] button", KEY_ENTER).await;
-    b.wait_for_path("/staff/").await;
-}
 
 async fn choose(b: &Browser, select: &str, value: &str) {
     b.click(&format!("{select} option[value=\"{value}\"]"))
@@ -95,7 +73,7 @@ haven_testkit::browser_test! {
         // The counsellor writes the notification from the contact.
         let counsellor = app.add_user(&[Role::Counsellor]).await;
         let b = Browser::start(&app.base).await;
-        sign_in(&app, &b, &counsellor).await;
+        b.sign_in_first_time(&app, &counsellor).await;
         b.goto(&contact).await;
         b.click("#contact-write-notification").await;
         wait_for(&b, "id=\"notification-form\"").await;
@@ -114,7 +92,7 @@ haven_testkit::browser_test! {
         // A supervisor approves it.
         let supervisor = app.add_user(&[Role::Supervisor]).await;
         let s = Browser::start(&app.base).await;
-        sign_in(&app, &s, &supervisor).await;
+        s.sign_in_first_time(&app, &supervisor).await;
         s.goto(&notification).await;
         s.click("#approve-notification").await;
         wait_for(&s, "data-status=\"approved\"").await;
