@@ -989,6 +989,17 @@ async fn record(
         Kind::MissingChild => Vec::new(),
     };
     let contact = v("contact");
+    // A phone number or an e-mail address the visitor leaves goes where the desk keeps them
+    // (sealed, behind the blind index), so that the lookup finds this submission when the same
+    // person calls; anything else they wrote stays in the sealed notes.
+    let (phone, email) =
+        match haven_crypto::normalize::phone(&contact, &state.settings.org.phone_region) {
+            Ok(e164) if !contact.is_empty() => (e164, String::new()),
+            _ if haven_domain::validate::EmailAddress::parse("contact", &contact).is_ok() => {
+                (String::new(), contact.clone())
+            }
+            _ => (String::new(), String::new()),
+        };
     let input = ContactInput {
         line: "portal".into(),
         channel: Channel::WebForm,
@@ -997,8 +1008,8 @@ async fn record(
         duration_seconds: 0,
         caller_type: CallerType::Anonymous,
         anonymous: contact.is_empty(),
-        phone: String::new(),
-        email: String::new(),
+        phone,
+        email,
         handle: String::new(),
         language: if lang == Language::En { "en" } else { "sr" }.into(),
         safe_to_call_back: v("safe") == "yes",

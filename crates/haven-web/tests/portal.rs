@@ -542,3 +542,33 @@ conformance!(async fn the_sos_number_shows_only_once_the_organisation_has_set_it
         assert!(page.text.contains("011 765 4321"), "{lang}: {}", page.text);
     }
 });
+
+conformance!(async fn a_visitors_phone_is_found_by_the_desks_lookup_and_an_email_is_indexed(backend) {
+    let app = app(backend).await;
+    let c = visitor();
+    let r = send(
+        &c,
+        &app,
+        "en",
+        "question",
+        &[("text", "Please call me about a job in Slovakia."), ("contact", "064/123-4567"), ("safe", "yes")],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let (staff, _) = app.signed_in(&[Role::Counsellor]).await;
+    // The same person calls the hotline: the lookup in any spelling shows the portal submission.
+    let res = staff.submit("/staff/desk/new", "/staff/desk/lookup", &[("phone", "+381 64 123 4567")]).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.text.matches("/staff/desk/contacts/").count(), 1, "{}", res.text);
+    // An e-mail address goes to the e-mail field's blind index (one phone, one e-mail indexed).
+    let r = send(&c, &app, "en", "question", &[("text", "Write to me."), ("contact", "visitor@example.org")], None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let q = "SELECT kind, COUNT(*) FROM contact_index GROUP BY kind ORDER BY kind";
+    let kinds: Vec<(String, i64)> = match &app.state.db {
+        haven_store::Db::Sqlite { read: p, .. } => sqlx::query_as(q).fetch_all(p).await.unwrap(),
+        haven_store::Db::Postgres(p) => sqlx::query_as(q).fetch_all(p).await.unwrap(),
+    };
+    assert_eq!(kinds, vec![("email".to_owned(), 1), ("phone".to_owned(), 1)]);
+    app.stop().await;
+});
