@@ -342,18 +342,7 @@ async fn out(ctx: &Ctx, c: &Contact) -> AppResult<ContactOut> {
 }
 
 async fn read(ctx: &Ctx, id: ContactId) -> AppResult<ContactOut> {
-    let me = ctx.user()?;
-    let ring = ctx.state.keys.get(me.org()).await?;
-    let c = contacts::get(&ctx.state.db, &ring, me.org(), id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    ctx.audit_now(
-        me.org(),
-        ctx.event("contact.viewed", Outcome::Ok)
-            .target("contact", id.0)
-            .details(json!({ "via": "api" })),
-    )
-    .await?;
+    let c = crate::staff::desk::open_contact(ctx, id, Some("api")).await?;
     out(ctx, &c).await
 }
 

@@ -307,7 +307,8 @@ pub async fn grants(ctx: Ctx) -> AppResult<Response> {
     })
 }
 
-async fn staff_names(ctx: &Ctx) -> AppResult<HashMap<UserId, String>> {
+/// The names of the organisation's staff, by account id.
+pub(crate) async fn staff_names(ctx: &Ctx) -> AppResult<HashMap<UserId, String>> {
     let me = ctx.user()?;
     Ok(users::list(&ctx.state.db, me.org())
         .await?
@@ -318,6 +319,14 @@ async fn staff_names(ctx: &Ctx) -> AppResult<HashMap<UserId, String>> {
 
 /// Staff who may advise on cases, as choices.
 async fn case_staff(ctx: &Ctx) -> AppResult<Vec<(String, String)>> {
+    active_staff_with(ctx, Permission::EditCases).await
+}
+
+/// Active staff whose roles grant `permission`, as (id, name) choices sorted by name.
+pub(crate) async fn active_staff_with(
+    ctx: &Ctx,
+    permission: Permission,
+) -> AppResult<Vec<(String, String)>> {
     let me = ctx.user()?;
     let mut out: Vec<(String, String)> = users::list(&ctx.state.db, me.org())
         .await?
@@ -326,7 +335,7 @@ async fn case_staff(ctx: &Ctx) -> AppResult<Vec<(String, String)>> {
             u.status == users::UserStatus::Active
                 && u.roles
                     .iter()
-                    .any(|r| haven_domain::policy::grants(*r, Permission::EditCases))
+                    .any(|r| haven_domain::policy::grants(*r, permission))
         })
         .map(|u| (u.id.to_string(), u.display_name))
         .collect();

@@ -34,8 +34,8 @@ use haven_domain::{OrgId, UserId};
 use haven_store::audit::Outcome;
 use haven_store::cases::{self, CaseSummary, NewEvent};
 use haven_store::court::{self as store, ProceedingRow};
+use haven_store::institutions;
 use haven_store::people::{self, NewPerson};
-use haven_store::{institutions, users};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -406,32 +406,6 @@ async fn all_institution_names(ctx: &Ctx) -> AppResult<HashMap<Uuid, String>> {
         .collect())
 }
 
-async fn staff_choices(ctx: &Ctx) -> AppResult<Vec<(String, String)>> {
-    let me = ctx.user()?;
-    let mut out: Vec<(String, String)> = users::list(&ctx.state.db, me.org())
-        .await?
-        .into_iter()
-        .filter(|u| {
-            u.status == users::UserStatus::Active
-                && u.roles
-                    .iter()
-                    .any(|r| haven_domain::policy::grants(*r, Permission::EditProceedings))
-        })
-        .map(|u| (u.id.to_string(), u.display_name))
-        .collect();
-    out.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(out)
-}
-
-async fn staff_names(ctx: &Ctx) -> AppResult<HashMap<Uuid, String>> {
-    let me = ctx.user()?;
-    Ok(users::list(&ctx.state.db, me.org())
-        .await?
-        .into_iter()
-        .map(|u| (u.id.0, u.display_name))
-        .collect())
-}
-
 /// The proceedings linked to a case, for its page (the reader may open the case, so they may open
 /// its proceedings), and where to record a new one for it (empty if the reader may not).
 pub async fn of_case(ctx: &Ctx, case: &CaseSummary) -> AppResult<(Vec<(String, String)>, String)> {
@@ -662,7 +636,7 @@ async fn new_page(ctx: &Ctx, o: FormState, q: &NewQuery) -> AppResult<Response> 
     let tr = ctx.tr();
     let courts = institution_names(ctx, InstitutionKind::Court).await?;
     let prosecutors = institution_names(ctx, InstitutionKind::Prosecutor).await?;
-    let staff = staff_choices(ctx).await?;
+    let staff = super::cases::active_staff_with(ctx, Permission::EditProceedings).await?;
     let me = ctx.user()?;
     let f = FormBuilder::new(
         &tr,
@@ -786,7 +760,7 @@ pub async fn create(ctx: Ctx, Form(pairs): Form<Vec<(String, String)>>) -> AppRe
     if org_role.is_none() && p.errors.for_field("org_role").is_none() {
         p.errors.add("org_role", "required");
     }
-    let staff = staff_choices(&ctx).await?;
+    let staff = super::cases::active_staff_with(&ctx, Permission::EditProceedings).await?;
     let lawyer = match form.one("lawyer") {
         "" => None,
         v => match staff.iter().find(|(id, _)| id == v) {
@@ -974,7 +948,7 @@ async fn proceeding_page(ctx: &Ctx, g: &Gate, o: FormState) -> AppResult<Respons
     let id = g.row.pid();
     let ring = ctx.state.keys.get(org).await?;
     let names = all_institution_names(ctx).await?;
-    let staff = staff_names(ctx).await?;
+    let staff = super::audit::staff_names(ctx).await?;
     let offences = store::offences(db, org).await?;
     let offence_text = |code: &str| {
         offences

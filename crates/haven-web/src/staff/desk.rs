@@ -155,15 +155,6 @@ async fn visible(ctx: &Ctx, id: &str) -> AppResult<ContactFacts> {
     Ok(f)
 }
 
-async fn names(ctx: &Ctx) -> AppResult<HashMap<UserId, String>> {
-    let me = ctx.user()?;
-    Ok(users::list(&ctx.state.db, me.org())
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect())
-}
-
 /// The numbers of the cases a contact is linked to.
 async fn case_numbers(ctx: &Ctx, org: OrgId, id: ContactId) -> AppResult<Vec<(String, String)>> {
     let mut out = Vec::new();
@@ -764,20 +755,34 @@ fn step_label(tr: &Tr<'_>, code: &str) -> String {
     }
 }
 
+/// Reads a contact with its sealed values opened and records the view in the audit log
+/// (`via`: how, when not through the pages).
+pub(crate) async fn open_contact(
+    ctx: &Ctx,
+    id: ContactId,
+    via: Option<&str>,
+) -> AppResult<contacts::Contact> {
+    let me = ctx.user()?;
+    let ring = ctx.state.keys.get(me.org()).await?;
+    let c = contacts::get(&ctx.state.db, &ring, me.org(), id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut event = ctx
+        .event("contact.viewed", Outcome::Ok)
+        .target("contact", id.0);
+    if let Some(via) = via {
+        event = event.details(json!({ "via": via }));
+    }
+    ctx.audit_now(me.org(), event).await?;
+    Ok(c)
+}
+
 async fn contact_page(ctx: &Ctx, facts: &ContactFacts, errors: FormErrors) -> AppResult<Response> {
     let me = ctx.user()?;
     let ring = ctx.state.keys.get(me.org()).await?;
-    let c = contacts::get(&ctx.state.db, &ring, me.org(), facts.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    ctx.audit_now(
-        me.org(),
-        ctx.event("contact.viewed", Outcome::Ok)
-            .target("contact", facts.id.0),
-    )
-    .await?;
+    let c = open_contact(ctx, facts.id, None).await?;
     let tr = ctx.tr();
-    let names = names(ctx).await?;
+    let names = super::cases::staff_names(ctx).await?;
     let name = |u: &UserId| names.get(u).cloned().unwrap_or_default();
     let f = &c.facts;
     let checks = contacts::checks_of(&ctx.state.db, &ring, me.org(), f.id).await?;
@@ -1024,17 +1029,7 @@ pub async fn show(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
 /// GET /staff/desk/contacts/{id}/edit: the contact in the intake form.
 pub async fn edit_form(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
     let f = visible(&ctx, &id).await?;
-    let me = ctx.user()?;
-    let ring = ctx.state.keys.get(me.org()).await?;
-    let c = contacts::get(&ctx.state.db, &ring, me.org(), f.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    ctx.audit_now(
-        me.org(),
-        ctx.event("contact.viewed", Outcome::Ok)
-            .target("contact", f.id.0),
-    )
-    .await?;
+    let c = open_contact(&ctx, f.id, None).await?;
     intake_page(
         &ctx,
         format!("/staff/desk/contacts/{}", f.id),
@@ -1468,7 +1463,7 @@ async fn inbox_page(ctx: &Ctx, errors: FormErrors) -> AppResult<Response> {
     let ring = ctx.state.keys.get(me.org()).await?;
     let tr = ctx.tr();
     let now = ctx.state.now();
-    let names = names(ctx).await?;
+    let names = super::cases::staff_names(ctx).await?;
     let mut lines = Vec::new();
     for l in &ctx.state.settings.desk.lines {
         let counts =

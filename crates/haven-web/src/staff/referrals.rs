@@ -650,11 +650,7 @@ async fn notification_page(ctx: &Ctx, row: &NotificationRow, o: FormState) -> Ap
     let letter = store::letter(&ctx.state.db, &ring, org, row.nid()).await?;
     let (letter_subject, text) = letter_text(ctx, org, row, &letter).await?;
     let status = row.status()?;
-    let names: HashMap<Uuid, String> = users::list(&ctx.state.db, org)
-        .await?
-        .into_iter()
-        .map(|u| (u.id.0, u.display_name))
-        .collect();
+    let names = super::audit::staff_names(ctx).await?;
     let steps = store::steps(&ctx.state.db, org, row.nid())
         .await?
         .into_iter()
