@@ -768,14 +768,16 @@ impl Client {
 
     /// GET.
     pub async fn get(&self, path: &str) -> Page {
-        Self::read(
-            self.inner
-                .get(self.url(path))
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("GET {path}: {e}")),
-        )
-        .await
+        // A GET sent on a kept-alive connection the server has just closed (as it does after
+        // refusing an oversize body unread) fails before any response; browsers send such an
+        // idempotent request again on a new connection, and so does this client, once.
+        let res = match self.inner.get(self.url(path)).send().await {
+            Err(e) if e.is_request() || e.is_connect() => {
+                self.inner.get(self.url(path)).send().await
+            }
+            other => other,
+        };
+        Self::read(res.unwrap_or_else(|e| panic!("GET {path}: {e}"))).await
     }
 
     /// GET a binary body (a PDF, a file), failing on anything but 200.
