@@ -675,6 +675,57 @@ pub async fn void(
     Ok(n > 0)
 }
 
+/// Links the contact's caller to a person's record, or unlinks it (`None`); a new version that
+/// changed `person`. `false` if the contact changed meanwhile (`version` is not the current one)
+/// or was voided.
+pub async fn set_person(
+    tx: &mut Tx,
+    org: OrgId,
+    id: ContactId,
+    version: i64,
+    person: Option<Uuid>,
+    by: UserId,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let n = execute!(
+        tx,
+        "UPDATE contacts SET person_id = $3, version = version + 1, updated_by = $4, updated_at = $5 \
+         WHERE org_id = $1 AND id = $2 AND version = $6 AND voided_at IS NULL",
+        org.0,
+        id.0,
+        person,
+        by.0,
+        now,
+        version
+    )?;
+    if n > 0 {
+        add_counsellor(tx, org, id, by).await?;
+        add_version(tx, org, id, version + 1, by, now, &["person"]).await?;
+    }
+    Ok(n > 0)
+}
+
+/// The contacts whose caller is linked to this person, newest first (voided ones included, so
+/// the record shows everything that happened; callers mark them).
+pub async fn of_person(db: &Db, org: OrgId, person: Uuid, limit: i64) -> Result<Vec<ContactFacts>> {
+    let sql = format!(
+        "SELECT {FACT_COLUMNS} FROM contacts WHERE org_id = $1 AND person_id = $2 ORDER BY started_at DESC LIMIT $3"
+    );
+    let rows: Vec<FactRow> = on_db!(db, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(org.0)
+            .bind(person)
+            .bind(limit)
+            .fetch_all(c)
+            .await
+    })?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(facts_from(db, r).await?);
+    }
+    Ok(out)
+}
+
 /// Assigns a contact (a web-form submission, say) to a staff member; `false` if voided.
 pub async fn assign(
     tx: &mut Tx,

@@ -928,6 +928,8 @@ pub async fn merge(
         "UPDATE case_documents SET person_id = $3 WHERE org_id = $1 AND person_id = $2",
         "UPDATE case_services SET person_id = $3 WHERE org_id = $1 AND person_id = $2",
         "UPDATE consents SET person_id = $3 WHERE org_id = $1 AND person_id = $2",
+        // A caller linked to the duplicate is the same caller of the record that stays.
+        "UPDATE contacts SET person_id = $3 WHERE org_id = $1 AND person_id = $2",
     ] {
         execute!(tx, sql, org.0, d, s)?;
     }

@@ -90,6 +90,10 @@ pub struct ContactIn {
     /// Needs follow-up.
     #[serde(default)]
     pub needs_follow_up: bool,
+    /// The person's record the caller is (one the caller may open); `null` for none. On an
+    /// update, a different value links or unlinks the person (a version of its own).
+    #[serde(default)]
+    pub person_id: Option<uuid::Uuid>,
 }
 
 impl ContactIn {
@@ -203,6 +207,8 @@ pub struct ContactOut {
     pub referral: String,
     /// Needs follow-up.
     pub needs_follow_up: bool,
+    /// The person's record the caller is linked to.
+    pub person_id: Option<uuid::Uuid>,
     /// Current version.
     pub version: i64,
     /// When voided.
@@ -335,6 +341,7 @@ async fn out(ctx: &Ctx, c: &Contact) -> AppResult<ContactOut> {
         outcome: f.outcome.clone(),
         referral: f.referral.clone(),
         needs_follow_up: f.needs_follow_up,
+        person_id: f.person_id,
         version: f.version,
         voided_at: f.voided_at,
         cases,
@@ -381,14 +388,32 @@ fn check(
 /// Records a contact.
 #[utoipa::path(post, path = "/api/v1/contacts", request_body = ContactIn, responses((status = 201, body = ContactOut), (status = 422, description = "Field errors: `errors` lists field, code and message")))]
 pub async fn create(ctx: Ctx, Json(input): Json<ContactIn>) -> AppResult<Response> {
-    match check(&ctx, &input) {
-        Ok(i) => {
-            let id = pages::record_contact(&ctx, i, None).await?;
+    let person = person_of(&ctx, &input).await?;
+    match (check(&ctx, &input), person) {
+        (Ok(i), Ok(person)) => {
+            let id = pages::record_contact(&ctx, i, None, person).await?;
             let body = read(&ctx, id).await?;
             Ok((StatusCode::CREATED, Json(body)).into_response())
         }
-        Err(e) => Ok(problem(&ctx, &e)),
+        (checked, person) => Ok(problem(&ctx, &with_person_error(checked.err(), person))),
     }
+}
+
+/// The person named by `person_id`, checked as the intake form checks it.
+async fn person_of(ctx: &Ctx, input: &ContactIn) -> AppResult<Result<Option<uuid::Uuid>, ()>> {
+    let raw = input.person_id.map(|p| p.to_string()).unwrap_or_default();
+    pages::caller_person(ctx, &raw).await
+}
+
+fn with_person_error(
+    errors: Option<ValidationErrors>,
+    person: Result<Option<uuid::Uuid>, ()>,
+) -> ValidationErrors {
+    let mut errors = errors.unwrap_or_default();
+    if person.is_err() {
+        errors.add("person_id", "caller-person-unknown");
+    }
+    errors
 }
 
 /// One contact (audited as a view).
@@ -409,12 +434,20 @@ pub async fn update(
     // nothing from the answer.
     let f = visible(&ctx, &id).await?;
     let input: ContactIn = serde_json::from_slice(&body).map_err(|_| AppError::BadRequest)?;
-    match check(&ctx, &input) {
-        Ok(i) => {
+    let person = person_of(&ctx, &input).await?;
+    match (check(&ctx, &input), person) {
+        (Ok(i), Ok(person)) => {
             pages::change_contact(&ctx, &f, &i).await?;
+            if person != f.person_id {
+                // The change above made a new version; the link is made on top of it.
+                let now = contacts::facts(&ctx.state.db, f.org_id, f.id)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                pages::link_person(&ctx, &now, person).await?;
+            }
             Ok(Json(read(&ctx, f.id).await?).into_response())
         }
-        Err(e) => Ok(problem(&ctx, &e)),
+        (checked, person) => Ok(problem(&ctx, &with_person_error(checked.err(), person))),
     }
 }
 

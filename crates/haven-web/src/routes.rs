@@ -561,6 +561,11 @@ pub fn table() -> Vec<Route> {
             Staff(P::EditContacts),
             staff::desk::assign,
         ),
+        post_(
+            "/staff/desk/contacts/{id}/person",
+            Staff(P::EditContacts),
+            staff::desk::set_person,
+        ),
         post_("/api/v1/contacts", Staff(P::EditContacts), api_desk::create),
         post_(
             "/api/v1/contacts/search",

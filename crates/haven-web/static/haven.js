@@ -68,6 +68,9 @@ document.addEventListener("DOMContentLoaded", () => {
     const data = new URLSearchParams();
     data.set("csrf", form.querySelector("input[name=csrf]").value);
     data.set("phone", phone.value);
+    // The person already chosen stays chosen when the list is drawn again.
+    const chosen = form.querySelector("input[name=person_id]:checked, input[type=hidden][name=person_id]");
+    if (chosen) data.set("person_id", chosen.value);
     try {
       const res = await fetch(form.dataset.lookup, {
         method: "POST",

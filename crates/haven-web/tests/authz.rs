@@ -222,6 +222,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         Who::Roles(DESK),
     ),
     ("POST", "/staff/desk/contacts/{id}/assign", Who::Roles(DESK)),
+    ("POST", "/staff/desk/contacts/{id}/person", Who::Roles(DESK)),
     ("POST", "/api/v1/contacts", Who::Roles(DESK)),
     ("POST", "/api/v1/contacts/search", Who::Roles(DESK)),
     ("GET", "/api/v1/contacts/{id}", Who::Roles(DESK)),

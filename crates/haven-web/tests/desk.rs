@@ -411,3 +411,108 @@ conformance!(async fn the_json_api_creates_reads_updates_voids_and_searches(back
         assert!(doc.contains(&format!("\"{p}\"")), "{p}");
     }
 });
+
+/// The first `/staff/people/{id}` link of a page.
+fn first_person(page: &str) -> String {
+    let at = page.find("/staff/people/").expect("a person link") + "/staff/people/".len();
+    page[at..at + 36].to_owned()
+}
+
+/// Opens a case and records a person in it with this phone; returns the person's id.
+async fn person_with_phone(c: &Client, restricted: bool, name: &str, phone: &str) -> String {
+    let mut fields = vec![
+        ("kind", "missing_child"),
+        ("summary", "Dete nije došlo kući."),
+    ];
+    if restricted {
+        fields.push(("restricted", "on"));
+    }
+    let res = c
+        .submit("/staff/cases/new", "/staff/cases/new", &fields)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let case = res.location();
+    let res = c
+        .submit(
+            &case,
+            &format!("{case}/people"),
+            &[
+                ("role", "parent"),
+                ("name", name),
+                ("phones", phone),
+                ("confirm_new", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    first_person(&c.get(&case).await.text)
+}
+
+conformance!(async fn the_caller_is_linked_to_a_person_found_by_phone(backend) {
+    let app = app(backend).await;
+    let (c, _) = app.signed_in(&[Role::Counsellor]).await;
+    let (other, _) = app.signed_in(&[Role::Counsellor]).await;
+    let milica = person_with_phone(&c, false, "Milica Jovanović", "+381 64 123 4567").await;
+    // Someone else's restricted case: its person is never offered to, nor linkable by, `other`.
+    let hidden = person_with_phone(&c, true, "Skrivena Osoba", "064 123 4567").await;
+
+    // The lookup offers the people with the number, the first choice being "not linked".
+    let res = c.submit("/staff/desk/new", "/staff/desk/lookup", &[("phone", "064/123-4567")]).await;
+    assert!(res.contains("Milica Jovanović") && res.contains(&format!("value=\"{milica}\"")), "{}", res.text);
+    assert!(res.contains("Skrivena Osoba"), "the case's own advisor sees both");
+    let res = other.submit("/staff/desk/new", "/staff/desk/lookup", &[("phone", "064/123-4567")]).await;
+    assert!(res.contains("Milica Jovanović"), "{}", res.text);
+    assert!(!res.contains("Skrivena") && !res.contains(&hidden), "a restricted case's person stays hidden");
+
+    // A person the counsellor may not open, or no person at all, is refused with the input kept.
+    for bad in [hidden.as_str(), "00000000-0000-7000-8000-000000000000", "nonsense"] {
+        let res = other.submit("/staff/desk/new", "/staff/desk/new", &with(PARENTAL, &[("person_id", bad), ("summary", "Zove ponovo zbog deteta")])).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(res.contains("This person&#39;s record cannot be linked") || res.contains("This person's record cannot be linked"), "{}", res.text);
+        assert!(res.contains("Zove ponovo zbog deteta"), "the input is kept");
+    }
+
+    // Saved with the person: the contact shows the record, the record lists the contact.
+    let id = record(&other, &with(PARENTAL, &[("person_id", &milica)])).await;
+    let page = other.get(&format!("/staff/desk/contacts/{id}")).await;
+    assert!(page.contains("id=\"caller-person-linked\"") && page.contains(&format!("/staff/people/{milica}")), "{}", page.text);
+    let person = other.get(&format!("/staff/people/{milica}")).await;
+    assert!(person.contains("Hotline contacts with this person") && person.contains(&format!("/staff/desk/contacts/{id}")), "{}", person.text);
+
+    // Unlinking makes a version; a stale form (old version) is refused and changes nothing.
+    let res = other.submit(&format!("/staff/desk/contacts/{id}"), &format!("/staff/desk/contacts/{id}/person"), &[("version", "1"), ("person_id", "")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let page = other.get(&format!("/staff/desk/contacts/{id}")).await;
+    assert!(page.contains("id=\"caller-person-none\""), "{}", page.text);
+    assert!(page.contains("person"), "the version names the field");
+    let res = other.submit(&format!("/staff/desk/contacts/{id}"), &format!("/staff/desk/contacts/{id}/person"), &[("version", "1"), ("person_id", &milica)]).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.contains("Someone changed this contact meanwhile"), "{}", res.text);
+    // Linked again from the contact page, where the people with its number are offered.
+    let page = other.get(&format!("/staff/desk/contacts/{id}")).await;
+    assert!(page.contains("id=\"caller-link-form\"") && !page.contains(&hidden), "{}", page.text);
+    let res = other.submit(&format!("/staff/desk/contacts/{id}"), &format!("/staff/desk/contacts/{id}/person"), &[("version", "2"), ("person_id", &milica)]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let entries = audit_list(&app.state.db, app.state.default_org, &AuditFilter { action_prefix: Some("contact.person_linked".into()), ..AuditFilter::default() }, 10).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    // The person page of someone outside the restricted case does not list its contacts either.
+    let res = other.submit(&format!("/staff/desk/contacts/{id}"), &format!("/staff/desk/contacts/{id}/person"), &[("version", "3"), ("person_id", &hidden)]).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.contains("id=\"caller-person-linked\""), "the earlier link stays");
+
+    // The JSON API takes and returns the link, with the same check.
+    let csrf = other.get("/staff/desk/new").await.csrf();
+    let h = [("x-csrf-token", csrf.as_str())];
+    let body = serde_json::json!({
+        "line": "116000", "channel": "phone", "caller_type": "family_member",
+        "phone": "064/123-4567", "categories": ["missing_child.parental_abduction"], "person_id": milica,
+    });
+    let res = other.post_json("/api/v1/contacts", &body, &h).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    assert_eq!(res.json()["person_id"], milica.as_str());
+    let mut body = body;
+    body["person_id"] = serde_json::json!(hidden);
+    let res = other.post_json("/api/v1/contacts", &body, &h).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+    assert!(res.text.contains("person_id"), "{}", res.text);
+});

@@ -1087,3 +1087,23 @@ institutions-import-hint = Paste a CSV with a header line naming the columns (co
 institutions-import-csv = CSV
 institutions-import-submit = Import
 institutions-import-problem = Line { $line }: { $why }
+
+# The caller's person record on a contact.
+desk-caller-person = The caller may be
+desk-caller-person-hint = These records have the same phone number. Link the contact only if the caller is this person.
+desk-caller-person-none = Not linked to a person's record
+desk-caller-person-open = open the record
+desk-caller-person-kept = The caller will be linked to the person chosen earlier.
+desk-caller-record = Caller's record
+desk-caller-record-none = The caller is not linked to a person's record.
+desk-caller-record-hidden = The caller is linked to a person's record you may not open.
+desk-caller-link = Link the caller to this person
+desk-caller-unlink = Unlink the person
+error-caller-person-unknown = This person's record cannot be linked: choose one of the records listed, or none.
+error-contact-changed = Someone changed this contact meanwhile. Look at it again and repeat your change.
+person-contacts = Hotline contacts with this person
+person-contacts-none = No hotline contact is linked to this person.
+person-contacts-hidden = { $count ->
+    [one] One more contact is confidential.
+   *[other] { $count } more contacts are confidential.
+}

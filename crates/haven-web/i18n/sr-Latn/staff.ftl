@@ -1093,3 +1093,24 @@ institutions-import-hint = Nalepite CSV sa zaglavljem koje imenuje kolone (razdv
 institutions-import-csv = CSV
 institutions-import-submit = Uvezi
 institutions-import-problem = Red { $line }: { $why }
+
+# The caller's person record on a contact.
+desk-caller-person = Pozivalac je možda
+desk-caller-person-hint = Ovi zapisi imaju isti broj telefona. Povežite kontakt samo ako je pozivalac ta osoba.
+desk-caller-person-none = Nije povezan sa zapisom osobe
+desk-caller-person-open = otvori zapis
+desk-caller-person-kept = Pozivalac će biti povezan sa ranije izabranom osobom.
+desk-caller-record = Zapis pozivaoca
+desk-caller-record-none = Pozivalac nije povezan sa zapisom osobe.
+desk-caller-record-hidden = Pozivalac je povezan sa zapisom osobe koji ne smete da otvorite.
+desk-caller-link = Poveži pozivaoca sa ovom osobom
+desk-caller-unlink = Ukloni vezu sa osobom
+error-caller-person-unknown = Zapis ove osobe ne može da se poveže: izaberite jedan od navedenih zapisa ili nijedan.
+error-contact-changed = Neko je u međuvremenu izmenio ovaj kontakt. Pogledajte ga ponovo i ponovite izmenu.
+person-contacts = Kontakti sa linije sa ovom osobom
+person-contacts-none = Nijedan kontakt sa linije nije povezan sa ovom osobom.
+person-contacts-hidden = { $count ->
+    [one] Još { $count } kontakt je poverljiv.
+    [few] Još { $count } kontakta su poverljiva.
+   *[other] Još { $count } kontakata je poverljivo.
+}

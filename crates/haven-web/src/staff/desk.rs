@@ -177,19 +177,85 @@ pub struct LookupRow {
     cases: String,
 }
 
+/// A person's record the caller may be (same phone number), as the lookup shows it.
+pub struct PersonHit {
+    id: String,
+    name: String,
+    born: String,
+}
+
 /// What the lookup found.
 #[derive(Default)]
 pub struct Lookup {
     done: bool,
     rows: Vec<LookupRow>,
     flags: Vec<String>,
+    /// People with this number whose records the counsellor may open.
+    people: Vec<PersonHit>,
+    /// The person the form links the caller to (`person_id`), kept across lookups.
+    selected_person: String,
 }
 
-async fn lookup(ctx: &Ctx, phone: &str) -> AppResult<Lookup> {
+/// The people with this phone number (E.164) whose records the reader may open; merged-away
+/// duplicates are left out. Staff who do not work with cases see none.
+async fn people_with_phone(ctx: &Ctx, e164: &str) -> AppResult<Vec<PersonHit>> {
+    let me = ctx.user()?;
+    if !me.actor().can(Permission::ViewCases) {
+        return Ok(Vec::new());
+    }
+    let ring = ctx.state.keys.get(me.org()).await?;
+    let region = &ctx.state.settings.org.phone_region;
+    let mut out = Vec::new();
+    for p in
+        haven_store::people::find_by_phone(&ctx.state.db, &ring, me.org(), region, e164).await?
+    {
+        if p.merged_into.is_none() && super::cases::person_gate(ctx, p.id).await?.allowed() {
+            out.push(PersonHit {
+                id: p.id.to_string(),
+                name: p.name,
+                born: p
+                    .birth_date
+                    .map(|d| d.format("%d.%m.%Y").to_string())
+                    .or(p.birth_year.map(|y| y.to_string()))
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The person the form links the caller to: empty for none; anything else must be a person the
+/// reader may open, or the form says so (a guessed id reveals nothing: the message is the same
+/// for a person that does not exist).
+pub(crate) async fn caller_person(ctx: &Ctx, raw: &str) -> AppResult<Result<Option<Uuid>, ()>> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(Ok(None));
+    }
+    let me = ctx.user()?;
+    let Ok(id) = raw.parse::<haven_domain::people::PersonId>() else {
+        return Ok(Err(()));
+    };
+    if !me.actor().can(Permission::ViewCases) {
+        return Ok(Err(()));
+    }
+    let ring = ctx.state.keys.get(me.org()).await?;
+    match haven_store::people::get(&ctx.state.db, &ring, me.org(), id).await? {
+        Some(p)
+            if p.merged_into.is_none() && super::cases::person_gate(ctx, p.id).await?.allowed() =>
+        {
+            Ok(Ok(Some(p.id.0)))
+        }
+        _ => Ok(Err(())),
+    }
+}
+
+async fn lookup(ctx: &Ctx, phone: &str, selected_person: &str) -> AppResult<Lookup> {
     let me = ctx.user()?;
     let Some(e164) = phone_e164(ctx, phone) else {
         return Ok(Lookup {
             done: true,
+            selected_person: selected_person.to_owned(),
             ..Lookup::default()
         });
     };
@@ -235,16 +301,19 @@ async fn lookup(ctx: &Ctx, phone: &str) -> AppResult<Lookup> {
                 .join(", "),
         });
     }
+    let people = people_with_phone(ctx, &e164).await?;
     ctx.audit_now(
         me.org(),
         ctx.event("contact.lookup", Outcome::Ok)
-            .details(json!({ "kind": "phone", "found": rows.len() })),
+            .details(json!({ "kind": "phone", "found": rows.len(), "people": people.len() })),
     )
     .await?;
     Ok(Lookup {
         done: true,
         rows,
         flags,
+        people,
+        selected_person: selected_person.to_owned(),
     })
 }
 
@@ -261,7 +330,8 @@ pub async fn lookup_fragment(
     ctx: Ctx,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let l = lookup(&ctx, pairs.as_slice().one("phone")).await?;
+    let form = pairs.as_slice();
+    let l = lookup(&ctx, form.one("phone"), form.one("person_id")).await?;
     render(&LookupFragment {
         tr: ctx.tr(),
         lookup: l,
@@ -566,13 +636,14 @@ pub async fn record_contact(
     ctx: &Ctx,
     input: ContactInput,
     draft: Option<DraftId>,
+    person_id: Option<Uuid>,
 ) -> AppResult<ContactId> {
     let me = ctx.user()?;
     let ring = ctx.state.keys.get(me.org()).await?;
     let id: ContactId = ctx.state.ids().id();
     let now = ctx.state.now();
     let escalate = domain::needs_escalation(input.urgency, &input.categories);
-    let details = json!({ "line": input.line, "channel": input.channel.code(), "urgency": input.urgency.code(), "escalation": escalate });
+    let details = json!({ "line": input.line, "channel": input.channel.code(), "urgency": input.urgency.code(), "escalation": escalate, "person_linked": person_id.is_some() });
     let mut tx = ctx.state.db.begin().await?;
     contacts::insert(
         &mut tx,
@@ -582,7 +653,7 @@ pub async fn record_contact(
         &contacts::NewContact {
             id,
             input,
-            person_id: None,
+            person_id,
             counsellors: vec![me.user.id],
             by: me.user.id,
             now,
@@ -612,7 +683,7 @@ pub async fn create(ctx: Ctx, Form(pairs): Form<Vec<(String, String)>>) -> AppRe
     let draft_id = form.one("draft_id").to_owned();
     match form.one("do") {
         "lookup" => {
-            let l = lookup(&ctx, form.one("phone")).await?;
+            let l = lookup(&ctx, form.one("phone"), form.one("person_id")).await?;
             save_draft_of(&ctx, form).await?;
             return intake_page(
                 &ctx,
@@ -642,12 +713,21 @@ pub async fn create(ctx: Ctx, Form(pairs): Form<Vec<(String, String)>>) -> AppRe
         }
         _ => {}
     }
-    match check(&ctx, form) {
-        Ok(input) => {
-            let id = record_contact(&ctx, input, draft_id.parse().ok()).await?;
+    let person = caller_person(&ctx, form.one("person_id")).await?;
+    let checked = match (check(&ctx, form), person) {
+        (Ok(input), Ok(person)) => Ok((input, person)),
+        (Ok(_), Err(())) => Err(ValidationErrors::new()),
+        (Err(e), _) => Err(e),
+    };
+    match checked {
+        Ok((input, person)) => {
+            let id = record_contact(&ctx, input, draft_id.parse().ok(), person).await?;
             Ok(see_other(&format!("/staff/desk/contacts/{id}")))
         }
-        Err(errors) => {
+        Err(mut errors) => {
+            if person.is_err() {
+                errors.add("person_id", "caller-person-unknown");
+            }
             // The draft keeps what was typed even when the form must be fixed first.
             save_draft_of(&ctx, form).await?;
             let tr = ctx.tr();
@@ -700,6 +780,13 @@ pub struct TaskRow {
 struct ContactPage<'a> {
     page: Page<'a>,
     id: String,
+    version: i64,
+    /// The person the caller is linked to, when the reader may open that record.
+    person: Option<PersonHit>,
+    /// Linked to a person whose record the reader may not open.
+    person_hidden: bool,
+    /// People with the contact's phone number the caller could be linked to.
+    person_candidates: Vec<PersonHit>,
     voided: bool,
     void_reason: String,
     line: String,
@@ -862,9 +949,48 @@ async fn contact_page(ctx: &Ctx, facts: &ContactFacts, errors: FormErrors) -> Ap
     } else {
         "trafficking"
     };
+    let (person, person_hidden) = match f.person_id {
+        None => (None, false),
+        Some(pid) => match caller_person(ctx, &pid.to_string()).await? {
+            Ok(Some(_)) => {
+                let p = haven_store::people::get(
+                    &ctx.state.db,
+                    &ring,
+                    me.org(),
+                    haven_domain::people::PersonId(pid),
+                )
+                .await?;
+                (
+                    p.map(|p| PersonHit {
+                        id: p.id.to_string(),
+                        name: p.name,
+                        born: p
+                            .birth_date
+                            .map(|d| d.format("%d.%m.%Y").to_string())
+                            .or(p.birth_year.map(|y| y.to_string()))
+                            .unwrap_or_default(),
+                    }),
+                    false,
+                )
+            }
+            _ => (None, true),
+        },
+    };
+    let person_candidates = match phone_e164(ctx, &c.phone) {
+        Some(e164) if f.voided_at.is_none() => people_with_phone(ctx, &e164)
+            .await?
+            .into_iter()
+            .filter(|p| person.as_ref().is_none_or(|l| l.id != p.id))
+            .collect(),
+        _ => Vec::new(),
+    };
     render(&ContactPage {
         page: ctx.page("desk-contact-title"),
         id: f.id.to_string(),
+        version: f.version,
+        person,
+        person_hidden,
+        person_candidates,
         voided: f.voided_at.is_some(),
         void_reason: c.void_reason.clone(),
         line: line_label(&tr, &f.line),
@@ -1024,6 +1150,80 @@ pub async fn portal_file(ctx: Ctx, Path((id, fid)): Path<(String, String)>) -> A
 pub async fn show(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
     let f = visible(&ctx, &id).await?;
     contact_page(&ctx, &f, FormErrors::none()).await
+}
+
+/// Links the contact's caller to a person (or unlinks, `None`): a new version, audited. The
+/// person must already have been checked with [`caller_person`].
+pub async fn link_person(ctx: &Ctx, f: &ContactFacts, person: Option<Uuid>) -> AppResult<bool> {
+    let me = ctx.user()?;
+    if f.person_id == person {
+        return Ok(true);
+    }
+    let mut tx = ctx.state.db.begin().await?;
+    let done = contacts::set_person(
+        &mut tx,
+        me.org(),
+        f.id,
+        f.version,
+        person,
+        me.user.id,
+        ctx.state.now(),
+    )
+    .await?;
+    if done {
+        ctx.audit(
+            &mut tx,
+            me.org(),
+            ctx.event(
+                if person.is_some() {
+                    "contact.person_linked"
+                } else {
+                    "contact.person_unlinked"
+                },
+                Outcome::Ok,
+            )
+            .target("contact", f.id.0),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// POST /staff/desk/contacts/{id}/person: links the caller to a person found by the contact's
+/// phone number (`person_id`), or unlinks them (empty). `version` guards against a change made
+/// meanwhile by someone else.
+pub async fn set_person(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let f = visible(&ctx, &id).await?;
+    let form = pairs.as_slice();
+    let stale = form.one("version").parse::<i64>().ok() != Some(f.version);
+    let person = caller_person(&ctx, form.one("person_id")).await?;
+    let mut errors = ValidationErrors::new();
+    if f.voided_at.is_some() {
+        return Err(AppError::BadRequest);
+    }
+    match person {
+        Err(()) => errors.add("person_id", "caller-person-unknown"),
+        Ok(_) if stale => errors.add("person_id", "contact-changed"),
+        Ok(p) => {
+            if link_person(&ctx, &f, p).await? {
+                return Ok(see_other(&format!(
+                    "/staff/desk/contacts/{}#caller-record",
+                    f.id
+                )));
+            }
+            errors.add("person_id", "contact-changed");
+        }
+    }
+    let tr = ctx.tr();
+    let f = visible(&ctx, &id).await?;
+    let mut res = contact_page(&ctx, &f, FormErrors::from_validation(&tr, &errors)).await?;
+    *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
 }
 
 /// GET /staff/desk/contacts/{id}/edit: the contact in the intake form.

@@ -33,6 +33,10 @@ struct PersonPage<'a> {
     errors: FormErrors,
     cases: Vec<(String, String, String)>,
     hidden_cases: usize,
+    /// The hotline contacts whose caller is this person (id, when, line and categories), for
+    /// those who read contacts; `None` for the others.
+    contacts: Option<Vec<(String, String, String)>>,
+    hidden_contacts: usize,
     merged_from: Vec<String>,
     duplicates: Vec<DupRow>,
     hidden_duplicates: usize,
@@ -146,6 +150,34 @@ async fn person_page(
             hidden += 1;
         }
     }
+    let mut hidden_contacts = 0;
+    let contacts = if me.actor().can(Permission::ViewContacts) {
+        let mut out = Vec::new();
+        for f in haven_store::contacts::of_person(db, me.org(), p.id.0, 200).await? {
+            if !haven_domain::policy::contact_visible(
+                &me.actor(),
+                f.org_id,
+                f.confidential,
+                &f.counsellors,
+            ) {
+                hidden_contacts += 1;
+                continue;
+            }
+            let mut what = super::desk::line_label(&tr, &f.line);
+            for c in &f.categories {
+                what.push_str(" · ");
+                what.push_str(&super::desk::category_label(&tr, c));
+            }
+            if f.voided_at.is_some() {
+                what.push_str(" · ");
+                what.push_str(&tr.t("desk-voided"));
+            }
+            out.push((f.id.to_string(), ctx.time(f.started_at), what));
+        }
+        Some(out)
+    } else {
+        None
+    };
     let merged = people::merged_into(db, me.org(), p.id).await?;
     let can_audit = me.actor().can(Permission::ViewAudit);
     let mut access_log = Vec::new();
@@ -176,6 +208,8 @@ async fn person_page(
         errors,
         cases: rows,
         hidden_cases: hidden,
+        contacts,
+        hidden_contacts,
         merged_from: merged.iter().map(|m| m.to_string()).collect(),
         duplicates: duplicates.0,
         hidden_duplicates: duplicates.1,
