@@ -1253,6 +1253,44 @@ pub struct LineCounts {
     pub unassigned_web: i64,
 }
 
+/// The open tasks of a line's contacts that are due before `until` (overdue ones first), with
+/// the contact each belongs to; voided contacts left out. The caller filters by visibility.
+pub async fn open_tasks_of_line(
+    db: &Db,
+    ring: &OrgKeyring,
+    org: OrgId,
+    line: &str,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<ContactTask>> {
+    let rows: Vec<TaskRow> = on_db!(db, |c| {
+        sqlx::query_as(
+            "SELECT t.id, t.contact_id, t.title_enc, t.due_at, t.assignee, t.done_at \
+             FROM case_tasks t JOIN contacts c ON c.org_id = t.org_id AND c.id = t.contact_id \
+             WHERE t.org_id = $1 AND c.line = $2 AND t.done_at IS NULL AND c.voided_at IS NULL AND t.due_at <= $3 \
+             ORDER BY t.due_at, t.id LIMIT $4",
+        )
+        .bind(org.0)
+        .bind(line)
+        .bind(until)
+        .bind(limit)
+        .fetch_all(c)
+        .await
+    })?;
+    rows.into_iter()
+        .map(|(id, contact, title, due_at, assignee, done_at)| {
+            Ok(ContactTask {
+                id,
+                contact_id: ContactId(contact),
+                title: open(ring, "case_tasks", "title_enc", id, title)?,
+                due_at,
+                assignee: assignee.map(UserId),
+                done_at,
+            })
+        })
+        .collect()
+}
+
 /// The inbox counts of a line at `now` (`soon`: the end of "due").
 pub async fn line_counts(
     db: &Db,

@@ -246,6 +246,18 @@ conformance!(async fn inbox_counts_handover_and_tasks_per_line(backend) {
     assert_eq!(count("count-sos-web"), "1");
     assert_eq!(count("count-sos-overdue"), "1");
     assert_eq!(count("count-116000-follow-up"), "0");
+    // The tasks themselves are listed per line, overdue ones marked, each leading to its contact.
+    let table = inbox.text.split("id=\"tasks-sos\"").nth(1).expect("the line's task list").split("</table>").next().unwrap().to_owned();
+    assert!(table.contains("Pozvati inspekciju rada") && table.contains("overdue") && table.contains(&format!("/staff/desk/contacts/{id}#tasks")), "{table}");
+    assert!(!inbox.contains("id=\"tasks-116000\""), "no tasks on the other line");
+    // A confidential contact's task is listed only for those who may see the contact.
+    let (other, _) = app.signed_in(&[Role::Counsellor]).await;
+    let secret = record(&other, &with(PARENTAL, &[("line", "sos"), ("confidential", "on")])).await;
+    let spath = format!("/staff/desk/contacts/{secret}");
+    let res = other.submit(&spath, &format!("{spath}/tasks"), &[("title", "Tajni zadatak"), ("due_at", "2026-11-28T09:00")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    assert!(other.get("/staff/desk").await.contains("Tajni zadatak"));
+    assert!(!c.get("/staff/desk").await.contains("Tajni zadatak"));
     // Taking the web form leaves the "unassigned" count.
     let r = c.get("/staff/desk/contacts?channel=web_form").await;
     let web = r.text.split("/staff/desk/contacts/").nth(1).unwrap()[..36].to_owned();
@@ -262,7 +274,8 @@ conformance!(async fn inbox_counts_handover_and_tasks_per_line(backend) {
     let tid = page.text.split(&format!("{path}/tasks/")).nth(1).unwrap()[..36].to_owned();
     assert_eq!(c.submit(&path, &format!("{path}/tasks/{tid}/done"), &[]).await.status, StatusCode::SEE_OTHER);
     let inbox = c.get("/staff/desk").await;
-    assert!(inbox.text.split("id=\"count-sos-overdue\"").nth(1).unwrap().starts_with(" class=\"overdue\">Tasks overdue: <strong>0</strong>"), "{}", inbox.text);
+    assert!(inbox.text.split("id=\"count-sos-overdue\"").nth(1).unwrap().starts_with(" class=\"overdue\">Tasks overdue: <strong>1</strong>"), "only the confidential contact's task is left: {}", inbox.text);
+    assert!(!inbox.contains("Pozvati inspekciju rada"), "a done task leaves the list");
 });
 
 conformance!(async fn search_filters_and_exports_for_those_who_may(backend) {

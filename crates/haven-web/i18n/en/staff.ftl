@@ -1107,3 +1107,8 @@ person-contacts-hidden = { $count ->
     [one] One more contact is confidential.
    *[other] { $count } more contacts are confidential.
 }
+desk-inbox-tasks = Tasks due today and overdue
+desk-task-due = Due
+desk-task-title = Task
+desk-task-assignee = Assigned to
+desk-task-overdue = overdue

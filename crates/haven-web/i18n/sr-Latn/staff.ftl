@@ -1114,3 +1114,8 @@ person-contacts-hidden = { $count ->
     [few] Još { $count } kontakta su poverljiva.
    *[other] Još { $count } kontakata je poverljivo.
 }
+desk-inbox-tasks = Zadaci za danas i zakasneli zadaci
+desk-task-due = Rok
+desk-task-title = Zadatak
+desk-task-assignee = Zadužen
+desk-task-overdue = rok je prošao

@@ -1604,6 +1604,8 @@ pub struct LineBox {
     counts: contacts::LineCounts,
     handover: Option<(String, String, String)>,
     follow_up: Vec<ListRow>,
+    /// Open tasks due within a day or overdue, with the contact each belongs to.
+    tasks: Vec<(String, TaskRow)>,
 }
 
 #[derive(Template)]
@@ -1693,12 +1695,45 @@ async fn inbox_page(ctx: &Ctx, errors: FormErrors) -> AppResult<Response> {
         .into_iter()
         .filter(|f| contact_visible(&me.actor(), f.org_id, f.confidential, &f.counsellors))
         .collect();
+        let mut tasks = Vec::new();
+        for t in contacts::open_tasks_of_line(
+            &ctx.state.db,
+            &ring,
+            me.org(),
+            l,
+            now + TimeDelta::hours(24),
+            50,
+        )
+        .await?
+        {
+            let Some(f) = contacts::facts(&ctx.state.db, me.org(), t.contact_id).await? else {
+                continue;
+            };
+            if !contact_visible(&me.actor(), f.org_id, f.confidential, &f.counsellors) {
+                continue;
+            }
+            tasks.push((
+                t.contact_id.to_string(),
+                TaskRow {
+                    id: t.id.to_string(),
+                    title: t.title,
+                    due: t.due_at.map(|d| ctx.time(d)).unwrap_or_default(),
+                    who: t
+                        .assignee
+                        .and_then(|u| names.get(&u).cloned())
+                        .unwrap_or_default(),
+                    done: false,
+                    overdue: t.due_at.is_some_and(|d| d < now),
+                },
+            ));
+        }
         lines.push(LineBox {
             code: l.clone(),
             label: line_label(&tr, l),
             counts,
             handover,
             follow_up: list_rows(ctx, &follow).await?,
+            tasks,
         });
     }
     ctx.audit_now(me.org(), ctx.event("desk.inbox_viewed", Outcome::Ok))
