@@ -1603,6 +1603,7 @@ fn shown_value(ctx: &Ctx, f: Option<&Field>, value: &str) -> String {
 }
 
 /// What is shown under an item: its corrections and whether it was withdrawn.
+#[allow(clippy::too_many_arguments)]
 fn item_view(
     ctx: &Ctx,
     d: &Data,
@@ -3416,12 +3417,11 @@ struct CorrectPage<'a> {
     errors: FormErrors,
 }
 
+/// A recorded item: its kind, its id and its values as the form holds them.
+type Item = (CourtItem, Uuid, Vec<(String, String)>);
+
 /// The item a correction route names, with its values: the proceeding must have it.
-fn item_of(
-    d: &Data,
-    kind: &str,
-    item: &str,
-) -> AppResult<(CourtItem, Uuid, Vec<(String, String)>)> {
+fn item_of(d: &Data, kind: &str, item: &str) -> AppResult<Item> {
     let kind = CourtItem::from_code(kind).ok_or(AppError::NotFound)?;
     let item: Uuid = item.parse().map_err(|_| AppError::NotFound)?;
     let values = item_values(d, kind, item).ok_or(AppError::NotFound)?;
