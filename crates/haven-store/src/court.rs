@@ -1781,3 +1781,25 @@ pub async fn with_upcoming_deadline(
     })?;
     Ok(rows.into_iter().collect())
 }
+
+/// The open tasks written for an event's deadline: each task and its case.
+pub async fn open_deadline_tasks(
+    db: &Db,
+    org: OrgId,
+    event: CourtEventId,
+) -> Result<Vec<(TaskId, CaseId)>> {
+    let rows: Vec<(Uuid, Uuid)> = on_db!(db, |c| {
+        sqlx::query_as(
+            "SELECT id, case_id FROM case_tasks WHERE org_id = $1 AND proceeding_event_id = $2 AND done_at IS NULL \
+             ORDER BY created_at, id",
+        )
+        .bind(org.0)
+        .bind(event.0)
+        .fetch_all(c)
+        .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(t, c)| (TaskId(t), CaseId(c)))
+        .collect())
+}

@@ -579,3 +579,61 @@ conformance!(async fn fund_applications_are_counted_in_the_figures(backend) {
     let granted = api.as_array().unwrap().iter().find(|f| f["key"] == "fund-granted").unwrap();
     assert_eq!(granted["count"], 2);
 });
+
+conformance!(async fn a_corrected_or_withdrawn_hearing_moves_or_closes_its_task(backend) {
+    let app = app(backend).await;
+    let (advisor, _) = app.signed_in(&[Role::Counsellor]).await;
+    let (c, _) = app.signed_in(&[Role::Lawyer]).await;
+    let court = institution(&app, InstitutionKind::Court, "Higher Court in Belgrade").await;
+    let res = advisor.submit("/staff/cases/new", "/staff/cases/new", &[("kind", "trafficking"), ("summary", "Ponuda za posao.")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let case = res.location().trim_start_matches("/staff/cases/").to_owned();
+    let page = advisor.get(&format!("/staff/cases/{case}")).await;
+    let start = page.text.find("<title>").unwrap() + 7;
+    let number: String = page.text[start..].split(' ').next().unwrap().to_owned();
+    let p = proceeding(&c, &[
+        ("kind", "criminal"), ("court", &court), ("opened_on", "2025-01-10"),
+        ("org_role", "legal_representative"), ("case_number", &number),
+    ]).await;
+    ok(&c, &p, "events", &[("event_kind", "hearing"), ("event_on", "2027-01-15")]).await;
+    let event = items(&c.get(&format!("/staff/proceedings/{p}")).await, &p, "event")[0].clone();
+    // Tasks on the case page (not the timeline): (all, done).
+    let tasks = |page: &Page| -> (usize, usize) {
+        let mut all = 0;
+        let mut done = 0;
+        for item in page.text.split("<li class=\"").skip(1) {
+            let Some((class, rest)) = item.split_once("\">") else { continue };
+            if rest.starts_with("Court: Hearing") {
+                all += 1;
+                done += usize::from(class == "done");
+            }
+        }
+        (all, done)
+    };
+    let page = advisor.get(&format!("/staff/cases/{case}")).await;
+    assert!(page.contains("Court: Hearing — deadline 15 Jan 2027"), "{}", page.text);
+    assert_eq!(tasks(&page), (1, 0));
+
+    // The hearing's date was mistyped: the pre-filled deadline (the old date) must follow it.
+    let res = correct(&c, &p, "event", &event, &[
+        ("event_kind", "hearing"), ("event_on", "2027-01-20"), ("event_deadline", "2027-01-15"), ("correction_reason", "datum"),
+    ]).await;
+    assert!(res.contains("The deadline cannot come before the event."), "{}", res.text);
+    let res = correct(&c, &p, "event", &event, &[
+        ("event_kind", "hearing"), ("event_on", "2027-01-20"), ("correction_reason", "datum ročišta"),
+    ]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let page = advisor.get(&format!("/staff/cases/{case}")).await;
+    assert!(page.contains("class=\"done\">Court: Hearing — deadline 15 Jan 2027"), "{}", page.text);
+    assert!(page.contains("Court: Hearing — deadline 20 Jan 2027"));
+    assert_eq!(tasks(&page), (2, 1), "one open, one closed");
+
+    // Withdrawn: no task is left open.
+    let form = format!("/staff/proceedings/{p}/corrections/event/{event}");
+    let res = c.submit(&form, &format!("/staff/proceedings/{p}/withdrawals/event/{event}"), &[("withdraw_reason", "pogrešan postupak")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let page = advisor.get(&format!("/staff/cases/{case}")).await;
+    assert_eq!(tasks(&page), (2, 2), "{}", page.text);
+    let ahead = c.get("/staff/proceedings?deadline=1").await;
+    assert!(!ahead.contains(&p), "a withdrawn hearing is no deadline ahead");
+});

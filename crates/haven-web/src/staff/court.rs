@@ -2739,6 +2739,27 @@ pub async fn write_deadline_tasks(
     Ok(cases_linked.len())
 }
 
+/// Closes the open tasks an event's deadline put on the cases (the event withdrawn, or its date
+/// corrected), each with an entry on its case's timeline. Returns how many.
+async fn close_deadline_tasks(
+    ctx: &Ctx,
+    tx: &mut haven_store::Tx,
+    ring: &haven_crypto::keys::OrgKeyring,
+    event: domain::CourtEventId,
+) -> AppResult<usize> {
+    let me = ctx.user()?;
+    let now = ctx.state.now();
+    let open = store::open_deadline_tasks(&ctx.state.db, me.org(), event).await?;
+    for (task, case) in &open {
+        if cases::complete_task(tx, me.org(), *case, *task, me.user.id, now).await? {
+            let mut ev = NewEvent::new("task_done", Some(me.user.id));
+            ev.ref_id = Some(task.0);
+            super::cases::event(ctx, tx, ring, *case, ev).await?;
+        }
+    }
+    Ok(open.len())
+}
+
 /// POST /staff/proceedings/{id}/events: a hearing, plea agreement, verdict, appeal or final
 /// judgment; a deadline it sets becomes a task on each linked case.
 pub async fn add_event(
@@ -3674,11 +3695,13 @@ pub async fn correct(
         New::Charge(c) => store::update_charge(&mut tx, org, c).await?,
         New::Event(e) => {
             store::update_event(&mut tx, &ring, rng, org, e).await?;
-            // A deadline moved (a hearing's date corrected) is a new task, as when recorded.
+            // A deadline moved (a hearing's date corrected): its open tasks are closed and the new
+            // date is a new task, as when recorded.
             if changes
                 .iter()
                 .any(|(f, _)| f == "event_deadline" || f == "event_on")
             {
+                close_deadline_tasks(&ctx, &mut tx, &ring, e.id).await?;
                 let linked: Vec<CaseId> = g.cases.iter().map(|c| c.id).collect();
                 tasks = write_deadline_tasks(
                     &ctx.state,
@@ -3770,6 +3793,12 @@ pub async fn withdraw(
     if !store::withdraw(&mut tx, me.org(), kind, item, now).await? {
         return Err(AppError::BadRequest);
     }
+    // A withdrawn event's deadline is no task any more.
+    let tasks = if kind == CourtItem::Event {
+        close_deadline_tasks(&ctx, &mut tx, &ring, domain::CourtEventId(item)).await?
+    } else {
+        0
+    };
     store::add_correction(
         &mut tx,
         &ring,
@@ -3793,7 +3822,7 @@ pub async fn withdraw(
         &mut tx,
         &g,
         "proceeding.item_withdrawn",
-        json!({ "item": kind.code(), "id": item }),
+        json!({ "item": kind.code(), "id": item, "tasks_closed": tasks }),
     )
     .await?;
     tx.commit().await?;
