@@ -3554,6 +3554,15 @@ pub async fn correct_form(
     let g = allowed!(ctx, id);
     let d = load(&ctx, &g).await?;
     let (kind, item, values) = item_of(&d, &kind, &item)?;
+    // The form shows what was recorded, names of defendants and injured parties among it.
+    let me = ctx.user()?;
+    ctx.audit_now(
+        me.org(),
+        ctx.event("proceeding.viewed", Outcome::Ok)
+            .target("proceeding", g.row.id)
+            .details(json!({ "correcting": kind.code(), "id": item })),
+    )
+    .await?;
     correct_page(&ctx, &g, &d, kind, item, values, FormState::default()).await
 }
 
