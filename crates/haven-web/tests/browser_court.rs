@@ -142,7 +142,7 @@ haven_testkit::browser_test! {
         choose(&b, "#decision", "referred_to_civil").await;
         set_date(&b, "decision_on", "2025-06-01").await;
         b.click("#decision-submit").await;
-        wait_for(&b, "<td>Referred to a civil suit, 1 Jun 2025</td>").await;
+        wait_for(&b, "<span class=\"item-text\">Referred to a civil suit, 1 Jun 2025</span>").await;
 
         // The civil suit, recorded from the criminal proceeding.
         b.click("#new-civil-suit").await;
