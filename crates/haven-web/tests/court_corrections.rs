@@ -614,7 +614,11 @@ conformance!(async fn a_corrected_or_withdrawn_hearing_moves_or_closes_its_task(
     assert!(page.contains("Court: Hearing — deadline 15 Jan 2027"), "{}", page.text);
     assert_eq!(tasks(&page), (1, 0));
 
-    // The hearing's date was mistyped: the pre-filled deadline (the old date) must follow it.
+    // The hearing's date was mistyped. Its deadline was its date: the form leaves it empty so
+    // that it follows the corrected date; a deadline typed before the hearing is refused.
+    let form = c.get(&format!("/staff/proceedings/{p}/corrections/event/{event}")).await;
+    assert!(form.contains("value=\"2027-01-15\""), "{}", form.text);
+    assert!(form.contains("name=\"event_deadline\" type=\"date\" value=\"\""), "{}", form.text);
     let res = correct(&c, &p, "event", &event, &[
         ("event_kind", "hearing"), ("event_on", "2027-01-20"), ("event_deadline", "2027-01-15"), ("correction_reason", "datum"),
     ]).await;

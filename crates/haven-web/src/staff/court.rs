@@ -2627,13 +2627,7 @@ fn parse_event(
         return Err(p.errors);
     };
     let is = |k: CourtEventKind| kind == k;
-    // The appeal period runs 15 days from the verdict unless another date is given; a hearing
-    // scheduled ahead is its own deadline.
-    let deadline = deadline.or(match kind {
-        CourtEventKind::Verdict => Some(on + TimeDelta::days(15)),
-        CourtEventKind::Hearing if on > today => Some(on),
-        _ => None,
-    });
+    let deadline = deadline.or(derived_deadline(kind, on, today));
     Ok(store::CourtEvent {
         id: except.map_or_else(|| ctx.state.ids().id(), domain::CourtEventId),
         kind,
@@ -2661,6 +2655,16 @@ fn parse_event(
         deadline,
         note,
     })
+}
+
+/// The deadline an event sets when none is given: the appeal period runs 15 days from the
+/// verdict; a hearing scheduled ahead is its own deadline.
+fn derived_deadline(kind: CourtEventKind, on: NaiveDate, today: NaiveDate) -> Option<NaiveDate> {
+    match kind {
+        CourtEventKind::Verdict => Some(on + TimeDelta::days(15)),
+        CourtEventKind::Hearing if on > today => Some(on),
+        _ => None,
+    }
 }
 
 /// Writes the deadline an event sets (a hearing ahead, the end of an appeal period) as a task on
@@ -3477,7 +3481,7 @@ async fn correct_page(
         kept: if o.section == "correct" {
             o.kept.clone()
         } else {
-            values
+            prefill(ctx, d, kind, item, values)
         },
     };
     let shape = item_fields(
@@ -3543,6 +3547,26 @@ async fn correct_page(
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     Ok(res)
+}
+
+/// What the correction form opens with: the recorded values, except an event's deadline when it
+/// is the one the event set by itself (so that it follows a corrected date).
+fn prefill(
+    ctx: &Ctx,
+    d: &Data,
+    kind: CourtItem,
+    item: Uuid,
+    mut values: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let today = parse_ctx(ctx).today();
+    if kind == CourtItem::Event
+        && let Some(e) = d.events.iter().find(|e| e.id.0 == item)
+        && e.deadline.is_some()
+        && e.deadline == derived_deadline(e.kind, e.on, today)
+    {
+        values.retain(|(k, _)| k != "event_deadline");
+    }
+    values
 }
 
 /// GET /staff/proceedings/{id}/corrections/{kind}/{tid}: the form to correct a recorded item,
