@@ -225,6 +225,26 @@ taxonomy! {
     ]
 }
 
+taxonomy! {
+    /// The kinds of recorded item that can be corrected or withdrawn.
+    CourtItem, "court-item", [
+        /// Something that happened at court.
+        Event = "event",
+        /// A charge.
+        Charge = "charge",
+        /// A property claim.
+        Claim = "claim",
+        /// Compensation awarded.
+        Award = "award",
+        /// A payment on an award.
+        Payment = "payment",
+        /// An enforcement step.
+        Step = "step",
+        /// An application to a state compensation fund.
+        Fund = "fund",
+    ]
+}
+
 impl Stage {
     /// The place of the stage in the order of a proceeding.
     pub fn rank(self) -> usize {
@@ -471,6 +491,19 @@ pub struct AwardFact {
     pub paid: i64,
 }
 
+/// An application to a state compensation fund as the figures see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FundFact {
+    /// The amount asked, minor units.
+    pub amount: i64,
+    /// Its currency.
+    pub currency: String,
+    /// Its state.
+    pub decision: FundDecision,
+    /// What was granted, minor units (granted applications).
+    pub granted: Option<i64>,
+}
+
 /// A proceeding as the figures see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProceedingFacts {
@@ -492,6 +525,8 @@ pub struct ProceedingFacts {
     pub claims: Vec<ClaimFact>,
     /// Awards decided in it.
     pub awards: Vec<AwardFact>,
+    /// Applications to a state compensation fund made in it.
+    pub funds: Vec<FundFact>,
 }
 
 impl ProceedingFacts {
@@ -595,6 +630,91 @@ pub fn check_after_indictment(
     if !indicted {
         errors.add(field, "verdict-before-indictment");
     }
+}
+
+/// Checks a corrected charge against the defendant's other charges (the one corrected left out):
+/// in the order of their dates, a defendant's charges never go back a stage.
+pub fn check_corrected_charge(
+    others: &[ChargeFact],
+    corrected: &ChargeFact,
+    errors: &mut ValidationErrors,
+) {
+    let goes_back = others
+        .iter()
+        .filter(|c| c.defendant == corrected.defendant)
+        .any(|c| {
+            (c.on < corrected.on && c.stage.rank() > corrected.stage.rank())
+                || (c.on > corrected.on && c.stage.rank() < corrected.stage.rank())
+        });
+    if goes_back {
+        errors.add("charge_stage", "stage-out-of-order");
+    }
+}
+
+/// Checks that every verdict, plea agreement and final judgment recorded still comes after an
+/// indictment once the charges are as given (after a charge is corrected).
+pub fn check_events_after_indictment(
+    charges: &[ChargeFact],
+    events: &[EventFact],
+    field: &str,
+    errors: &mut ValidationErrors,
+) {
+    let mut e = ValidationErrors::new();
+    for ev in events.iter().filter(|ev| {
+        matches!(
+            ev.kind,
+            CourtEventKind::Verdict | CourtEventKind::PleaAgreement | CourtEventKind::FinalJudgment
+        )
+    }) {
+        check_after_indictment(charges, ev.defendant, ev.on, field, &mut e);
+    }
+    if !e.is_empty() {
+        errors.add(field, "verdict-would-precede-indictment");
+    }
+}
+
+/// Checks a corrected award against what was paid on it: never less than paid, never after the
+/// first payment.
+pub fn check_corrected_award(
+    amount: i64,
+    awarded_on: NaiveDate,
+    paid: i64,
+    first_paid_on: Option<NaiveDate>,
+    errors: &mut ValidationErrors,
+) {
+    if amount < paid {
+        errors.add_with(
+            "award_amount",
+            "award-below-paid",
+            vec![("paid", money_text(paid))],
+        );
+    }
+    if first_paid_on.is_some_and(|d| d < awarded_on) {
+        errors.add("award_on", "award-after-payment");
+    }
+}
+
+/// The fields whose values differ between two versions of a record (each as the form's name and
+/// value pairs, a multi-valued field repeated), with the old value (several joined by `, `).
+pub fn changed_fields(
+    names: &[&str],
+    old: &[(String, String)],
+    new: &[(String, String)],
+) -> Vec<(String, String)> {
+    let values = |pairs: &[(String, String)], name: &str| -> Vec<String> {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    names
+        .iter()
+        .filter_map(|n| {
+            let (a, b) = (values(old, n), values(new, n));
+            (a != b).then(|| ((*n).to_owned(), a.join(", ")))
+        })
+        .collect()
 }
 
 /// Checks a payment against its award: what was paid in total may not exceed what was awarded.
@@ -896,13 +1016,8 @@ pub fn figures(all: &[ProceedingFacts], offences: &[Offence], f: &FigureFilter) 
     let mut paid = Figure::new("compensation-paid", "fig-compensation-paid");
     let mut fully = Figure::new("compensation-fully-paid", "fig-compensation-fully-paid");
     for p in all {
-        let root = if chosen_ids.contains(&p.id) {
-            p.id
-        } else {
-            match p.parent {
-                Some(parent) if chosen_ids.contains(&parent) => parent,
-                _ => continue,
-            }
+        let Some(root) = root_of(p, &chosen_ids) else {
+            continue;
         };
         for a in &p.awards {
             awarded.hit(root);
@@ -919,7 +1034,45 @@ pub fn figures(all: &[ProceedingFacts], offences: &[Offence], f: &FigureFilter) 
     paid.of = Some(awarded.count);
     fully.of = Some(awarded.count);
     out.extend([awarded, paid, fully]);
+
+    // Applications to a state compensation fund, counted the same way: in the chosen proceedings
+    // and the civil suits that follow them. Amounts asked on the applications, granted on the
+    // decisions.
+    let mut applied = Figure::new("fund-applications", "fig-fund-applications");
+    let mut granted = Figure::new("fund-granted", "fig-fund-granted");
+    let mut refused = Figure::new("fund-refused", "fig-fund-refused");
+    let mut pending = Figure::new("fund-pending", "fig-fund-pending");
+    for p in all {
+        let Some(root) = root_of(p, &chosen_ids) else {
+            continue;
+        };
+        for a in &p.funds {
+            applied.hit(root);
+            applied.add_amount(&a.currency, a.amount);
+            match a.decision {
+                FundDecision::Granted => {
+                    granted.hit(root);
+                    granted.add_amount(&a.currency, a.granted.unwrap_or(a.amount));
+                }
+                FundDecision::Refused => refused.hit(root),
+                FundDecision::Pending => pending.hit(root),
+            }
+        }
+    }
+    for fig in [&mut granted, &mut refused, &mut pending] {
+        fig.of = Some(applied.count);
+    }
+    out.extend([applied, granted, refused, pending]);
     out
+}
+
+/// The chosen proceeding a proceeding counts with: itself, or the one it follows from.
+fn root_of(p: &ProceedingFacts, chosen: &BTreeSet<Uuid>) -> Option<Uuid> {
+    if chosen.contains(&p.id) {
+        Some(p.id)
+    } else {
+        p.parent.filter(|parent| chosen.contains(parent))
+    }
 }
 
 #[cfg(test)]
@@ -996,6 +1149,59 @@ mod tests {
     }
 
     #[test]
+    fn corrections_keep_the_order_of_charges_and_verdicts() {
+        let others = vec![
+            charge(1, "388-1", Stage::Investigation, "2025-01-10"),
+            charge(1, "184-1", Stage::FirstInstance, "2025-09-01"),
+        ];
+        let mut e = ValidationErrors::new();
+        check_corrected_charge(
+            &others,
+            &charge(1, "184-1", Stage::Indictment, "2025-03-01"),
+            &mut e,
+        );
+        assert!(e.is_empty());
+        check_corrected_charge(
+            &others,
+            &charge(1, "184-1", Stage::Appeal, "2025-03-01"),
+            &mut e,
+        );
+        assert_eq!(e.0[0].code, "stage-out-of-order");
+        // The indictment moved after the verdict it led to.
+        let charges = vec![charge(1, "388-1", Stage::Indictment, "2025-10-01")];
+        let verdict = event(CourtEventKind::Verdict, "2025-09-01", 1);
+        let mut e = ValidationErrors::new();
+        check_events_after_indictment(&charges, &[verdict], "charge_on", &mut e);
+        assert_eq!(e.0[0].code, "verdict-would-precede-indictment");
+        let mut e = ValidationErrors::new();
+        check_corrected_award(1000, d("2025-05-01"), 1200, Some(d("2025-04-01")), &mut e);
+        assert_eq!(e.0.len(), 2);
+    }
+
+    #[test]
+    fn changed_fields_name_what_changed_with_the_old_value() {
+        let p = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect()
+        };
+        let old = p(&[("on", "2025-01-01"), ("m", "a"), ("m", "b"), ("x", "1")]);
+        let new = p(&[("on", "2025-01-02"), ("m", "a"), ("m", "b"), ("x", "1")]);
+        assert_eq!(
+            changed_fields(&["on", "m", "x"], &old, &new),
+            vec![("on".to_owned(), "2025-01-01".to_owned())]
+        );
+        let new = p(&[("on", "2025-01-01"), ("m", "a")]);
+        assert_eq!(
+            changed_fields(&["on", "m", "x"], &old, &new),
+            vec![
+                ("m".to_owned(), "a, b".to_owned()),
+                ("x".to_owned(), "1".to_owned())
+            ]
+        );
+    }
+
+    #[test]
     fn payments_never_exceed_the_award() {
         let mut e = ValidationErrors::new();
         check_payment(100_000, 60_000, 50_000, &mut e);
@@ -1029,6 +1235,7 @@ mod tests {
                 decision: Some(ClaimDecision::ReferredToCivil),
             }],
             awards: vec![],
+            funds: vec![],
         };
         let civil = ProceedingFacts {
             id: Uuid::from_u128(11),
@@ -1044,6 +1251,12 @@ mod tests {
                 amount: 30_000_000,
                 currency: "RSD".into(),
                 paid: 10_000_000,
+            }],
+            funds: vec![FundFact {
+                amount: 20_000_000,
+                currency: "RSD".into(),
+                decision: FundDecision::Granted,
+                granted: Some(15_000_000),
             }],
         };
         let b = ProceedingFacts {
@@ -1064,6 +1277,7 @@ mod tests {
             ],
             claims: vec![],
             awards: vec![],
+            funds: vec![],
         };
         let figs = figures(&[a, civil, b], &offences, &FigureFilter::default());
         let get = |k: &str| figs.iter().find(|f| f.key == k).unwrap();
@@ -1083,6 +1297,16 @@ mod tests {
         assert_eq!(get("compensation-awarded").amounts["RSD"], 30_000_000);
         assert_eq!(get("compensation-paid").amounts["RSD"], 10_000_000);
         assert_eq!(get("compensation-fully-paid").count, 0);
+        assert_eq!(get("fund-applications").count, 1);
+        assert_eq!(get("fund-applications").amounts["RSD"], 20_000_000);
+        assert_eq!(get("fund-granted").count, 1);
+        assert_eq!(get("fund-granted").amounts["RSD"], 15_000_000);
+        assert_eq!(get("fund-refused").count, 0);
+        assert!(
+            get("fund-granted")
+                .proceedings
+                .contains(&Uuid::from_u128(10))
+        );
         assert!(
             get("compensation-paid")
                 .proceedings

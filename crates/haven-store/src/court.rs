@@ -13,9 +13,9 @@ use haven_crypto::keys::OrgKeyring;
 use haven_domain::cases::{CaseId, TaskId, Taxonomy};
 use haven_domain::court::{
     AppealBy, AwardFact, AwardId, AwardSource, ChargeFact, ChargeId, ClaimDecision, ClaimFact,
-    ClaimId, CourtEventId, CourtEventKind, DefendantId, EnforcementStep, EventFact, FundDecision,
-    Offence, OrgRole, PostponementReason, ProceedingFacts, ProceedingId, ProceedingKind,
-    ProtectiveMeasure, SentenceType, Stage, VerdictOutcome, statutory_offences,
+    ClaimId, CourtEventId, CourtEventKind, CourtItem, DefendantId, EnforcementStep, EventFact,
+    FundDecision, FundFact, Offence, OrgRole, PostponementReason, ProceedingFacts, ProceedingId,
+    ProceedingKind, ProtectiveMeasure, SentenceType, Stage, VerdictOutcome, statutory_offences,
 };
 use haven_domain::people::PersonId;
 use haven_domain::{OrgId, SecureRng, UserId};
@@ -42,6 +42,10 @@ pub const ENCRYPTED: &[EncryptedTable] = &[
     EncryptedTable {
         table: "enforcement_steps",
         columns: &["note_enc"],
+    },
+    EncryptedTable {
+        table: "court_corrections",
+        columns: &["old_enc", "reason_enc"],
     },
 ];
 
@@ -1005,7 +1009,8 @@ type AwardRow = (
 );
 
 const AWARD_SELECT: &str = "SELECT a.id, a.proceeding_id, a.claim_id, a.source, a.awarded_on, a.amount_minor, a.currency, \
-    (SELECT CAST(sum(p.amount_minor) AS BIGINT) FROM compensation_payments p WHERE p.org_id = a.org_id AND p.award_id = a.id) \
+    (SELECT CAST(sum(p.amount_minor) AS BIGINT) FROM compensation_payments p WHERE p.org_id = a.org_id AND p.award_id = a.id \
+    AND p.withdrawn_at IS NULL) \
     FROM compensation_awards a";
 
 fn award_from(r: AwardRow) -> Result<(Uuid, Award)> {
@@ -1074,24 +1079,32 @@ pub async fn add_payment(
     Ok(())
 }
 
-/// The payments on the awards of a proceeding, by date.
-pub async fn payments(db: &Db, org: OrgId, id: ProceedingId) -> Result<Vec<Payment>> {
-    let rows: Vec<(Uuid, NaiveDate, i64, String)> = on_db!(db, |c| sqlx::query_as(
-        "SELECT p.award_id, p.paid_on, p.amount_minor, p.currency FROM compensation_payments p \
+/// The payments on the awards of a proceeding, by date, each with its id (withdrawn ones too:
+/// [`withdrawn`] tells which).
+pub async fn payments(db: &Db, org: OrgId, id: ProceedingId) -> Result<Vec<(Uuid, Payment)>> {
+    let rows: Vec<(Uuid, Uuid, NaiveDate, i64, String)> = on_db!(db, |c| {
+        sqlx::query_as(
+        "SELECT p.id, p.award_id, p.paid_on, p.amount_minor, p.currency FROM compensation_payments p \
          JOIN compensation_awards a ON a.org_id = p.org_id AND a.id = p.award_id \
          WHERE p.org_id = $1 AND a.proceeding_id = $2 ORDER BY p.paid_on, p.recorded_at"
     )
     .bind(org.0)
     .bind(id.0)
     .fetch_all(c)
-    .await)?;
+    .await
+    })?;
     Ok(rows
         .into_iter()
-        .map(|(a, on, amount, currency)| Payment {
-            award: AwardId(a),
-            paid_on: on,
-            amount,
-            currency,
+        .map(|(pid, a, on, amount, currency)| {
+            (
+                pid,
+                Payment {
+                    award: AwardId(a),
+                    paid_on: on,
+                    amount,
+                    currency,
+                },
+            )
         })
         .collect())
 }
@@ -1138,8 +1151,14 @@ pub async fn add_step(
     Ok(())
 }
 
-/// The enforcement steps on the awards of a proceeding (call only after the policy allowed it).
-pub async fn steps(db: &Db, ring: &OrgKeyring, org: OrgId, id: ProceedingId) -> Result<Vec<Step>> {
+/// The enforcement steps on the awards of a proceeding, each with its id (call only after the
+/// policy allowed it).
+pub async fn steps(
+    db: &Db,
+    ring: &OrgKeyring,
+    org: OrgId,
+    id: ProceedingId,
+) -> Result<Vec<(Uuid, Step)>> {
     let rows: Vec<(Uuid, Uuid, String, NaiveDate, Vec<u8>)> = on_db!(db, |c| sqlx::query_as(
         "SELECT s.id, s.award_id, s.step, s.on_date, s.note_enc FROM enforcement_steps s \
          JOIN compensation_awards a ON a.org_id = s.org_id AND a.id = s.award_id \
@@ -1151,12 +1170,15 @@ pub async fn steps(db: &Db, ring: &OrgKeyring, org: OrgId, id: ProceedingId) -> 
     .await)?;
     rows.into_iter()
         .map(|(sid, award, step, on, enc)| {
-            Ok(Step {
-                award: AwardId(award),
-                step: code_of("enforcement_steps", "step", &step)?,
-                on,
-                note: open(ring, "enforcement_steps", "note_enc", sid, enc)?,
-            })
+            Ok((
+                sid,
+                Step {
+                    award: AwardId(award),
+                    step: code_of("enforcement_steps", "step", &step)?,
+                    on,
+                    note: open(ring, "enforcement_steps", "note_enc", sid, enc)?,
+                },
+            ))
         })
         .collect()
 }
@@ -1174,6 +1196,8 @@ pub struct FundApplication {
     pub decision: FundDecision,
     /// When decided.
     pub decided_on: Option<NaiveDate>,
+    /// What was granted, minor units.
+    pub granted: Option<i64>,
 }
 
 /// Records a fund application.
@@ -1188,8 +1212,8 @@ pub async fn add_fund_application(
 ) -> Result<()> {
     execute!(
         tx,
-        "INSERT INTO fund_applications (org_id, id, proceeding_id, applied_on, amount_minor, currency, decision, decided_on, recorded_by, recorded_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO fund_applications (org_id, id, proceeding_id, applied_on, amount_minor, currency, decision, decided_on, granted_minor, \
+         recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         org.0,
         app_id,
         id.0,
@@ -1198,21 +1222,32 @@ pub async fn add_fund_application(
         &f.currency,
         f.decision.code(),
         f.decided_on,
+        f.granted,
         by.0,
         now
     )?;
     Ok(())
 }
 
-/// The fund applications of a proceeding.
+type FundRow = (
+    Uuid,
+    NaiveDate,
+    i64,
+    String,
+    String,
+    Option<NaiveDate>,
+    Option<i64>,
+);
+
+/// The fund applications of a proceeding, each with its id.
 pub async fn fund_applications(
     db: &Db,
     org: OrgId,
     id: ProceedingId,
-) -> Result<Vec<FundApplication>> {
-    let rows: Vec<(NaiveDate, i64, String, String, Option<NaiveDate>)> = on_db!(db, |c| {
+) -> Result<Vec<(Uuid, FundApplication)>> {
+    let rows: Vec<FundRow> = on_db!(db, |c| {
         sqlx::query_as(
-            "SELECT applied_on, amount_minor, currency, decision, decided_on FROM fund_applications \
+            "SELECT id, applied_on, amount_minor, currency, decision, decided_on, granted_minor FROM fund_applications \
          WHERE org_id = $1 AND proceeding_id = $2 ORDER BY applied_on, recorded_at",
         )
         .bind(org.0)
@@ -1221,15 +1256,21 @@ pub async fn fund_applications(
         .await
     })?;
     rows.into_iter()
-        .map(|(on, amount, currency, decision, decided_on)| {
-            Ok(FundApplication {
-                applied_on: on,
-                amount,
-                currency,
-                decision: code_of("fund_applications", "decision", &decision)?,
-                decided_on,
-            })
-        })
+        .map(
+            |(fid, on, amount, currency, decision, decided_on, granted)| {
+                Ok((
+                    fid,
+                    FundApplication {
+                        applied_on: on,
+                        amount,
+                        currency,
+                        decision: code_of("fund_applications", "decision", &decision)?,
+                        decided_on,
+                        granted,
+                    },
+                ))
+            },
+        )
         .collect()
 }
 
@@ -1299,14 +1340,14 @@ pub async fn all_facts(db: &Db, org: OrgId) -> Result<Vec<ProceedingFacts>> {
     let charge_rows: Vec<ChargeRow> = on_db!(db, |c| {
         sqlx::query_as(
         "SELECT id, proceeding_id, defendant_id, offence_code, stage, charged_on FROM proceeding_charges \
-         WHERE org_id = $1 ORDER BY recorded_at, id"
+         WHERE org_id = $1 AND withdrawn_at IS NULL ORDER BY recorded_at, id"
     )
     .bind(org.0)
     .fetch_all(c)
     .await
     })?;
     let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM proceeding_events WHERE org_id = $1 ORDER BY on_date, recorded_at"
+        "SELECT {EVENT_COLUMNS} FROM proceeding_events WHERE org_id = $1 AND withdrawn_at IS NULL ORDER BY on_date, recorded_at"
     );
     let event_rows: Vec<EventRow> = on_db!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(org.0)
@@ -1314,17 +1355,29 @@ pub async fn all_facts(db: &Db, org: OrgId) -> Result<Vec<ProceedingFacts>> {
         .await)?;
     let claim_rows: Vec<(Uuid, i64, String, Option<String>)> = on_db!(db, |c| {
         sqlx::query_as(
-        "SELECT proceeding_id, amount_minor, currency, decision FROM property_claims WHERE org_id = $1 ORDER BY filed_on, recorded_at"
+        "SELECT proceeding_id, amount_minor, currency, decision FROM property_claims WHERE org_id = $1 AND withdrawn_at IS NULL \
+         ORDER BY filed_on, recorded_at"
     )
     .bind(org.0)
     .fetch_all(c)
     .await
     })?;
-    let sql = format!("{AWARD_SELECT} WHERE a.org_id = $1 ORDER BY a.awarded_on, a.recorded_at");
+    let sql = format!(
+        "{AWARD_SELECT} WHERE a.org_id = $1 AND a.withdrawn_at IS NULL ORDER BY a.awarded_on, a.recorded_at"
+    );
     let award_rows: Vec<AwardRow> = on_db!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(org.0)
         .fetch_all(c)
         .await)?;
+    let fund_rows: Vec<(Uuid, i64, String, String, Option<i64>)> = on_db!(db, |c| {
+        sqlx::query_as(
+            "SELECT proceeding_id, amount_minor, currency, decision, granted_minor FROM fund_applications \
+             WHERE org_id = $1 AND withdrawn_at IS NULL ORDER BY applied_on, recorded_at",
+        )
+        .bind(org.0)
+        .fetch_all(c)
+        .await
+    })?;
 
     let mut out: Vec<ProceedingFacts> = Vec::with_capacity(procs.len());
     let mut at: HashMap<Uuid, usize> = HashMap::new();
@@ -1340,6 +1393,7 @@ pub async fn all_facts(db: &Db, org: OrgId) -> Result<Vec<ProceedingFacts>> {
             events: Vec::new(),
             claims: Vec::new(),
             awards: Vec::new(),
+            funds: Vec::new(),
         });
     }
     let mut by_proceeding: HashMap<Uuid, Vec<Charge>> = HashMap::new();
@@ -1380,6 +1434,16 @@ pub async fn all_facts(db: &Db, org: OrgId) -> Result<Vec<ProceedingFacts>> {
             });
         }
     }
+    for (p, amount, currency, decision, granted) in fund_rows {
+        if let Some(i) = at.get(&p) {
+            out[*i].funds.push(FundFact {
+                amount,
+                currency,
+                decision: code_of("fund_applications", "decision", &decision)?,
+                granted,
+            });
+        }
+    }
     Ok(out)
 }
 
@@ -1391,4 +1455,351 @@ pub async fn count(db: &Db, org: OrgId) -> Result<i64> {
     .bind(org.0)
     .fetch_one(c)
     .await)?)
+}
+
+// Corrections and withdrawals.
+
+/// Writes a corrected charge over the recorded one (the web layer keeps the previous version
+/// with [`add_correction`]).
+pub async fn update_charge(tx: &mut Tx, org: OrgId, c: &Charge) -> Result<()> {
+    execute!(
+        tx,
+        "UPDATE proceeding_charges SET defendant_id = $3, offence_code = $4, stage = $5, charged_on = $6 \
+         WHERE org_id = $1 AND id = $2",
+        org.0,
+        c.id.0,
+        c.defendant.0,
+        &c.offence,
+        c.stage.code(),
+        c.on
+    )?;
+    Ok(())
+}
+
+/// Writes a corrected event over the recorded one, its note sealed again.
+pub async fn update_event(
+    tx: &mut Tx,
+    ring: &OrgKeyring,
+    rng: &dyn SecureRng,
+    org: OrgId,
+    e: &CourtEvent,
+) -> Result<()> {
+    let note = seal(ring, rng, "proceeding_events", "note_enc", e.id.0, &e.note)?;
+    let measures: Vec<&str> = e.measures.iter().map(|m| m.code()).collect();
+    execute!(
+        tx,
+        "UPDATE proceeding_events SET kind = $3, on_date = $4, defendant_id = $5, held = $6, postponement = $7, victim_testified = $8, \
+         measures = $9, outcome = $10, sentence = $11, sentence_months = $12, suspended = $13, fine_minor = $14, currency = $15, \
+         claim_invited = $16, appeal_by = $17, deadline_on = $18, note_enc = $19 WHERE org_id = $1 AND id = $2",
+        org.0,
+        e.id.0,
+        e.kind.code(),
+        e.on,
+        e.defendant.map(|d| d.0),
+        e.held,
+        e.postponement.map(|p| p.code()),
+        e.victim_testified,
+        measures.join(" "),
+        e.outcome.map(|o| o.code()),
+        e.sentence.map(|s| s.code()),
+        e.months,
+        e.suspended,
+        e.fine,
+        e.currency.as_deref(),
+        e.claim_invited,
+        e.appeal_by.map(|a| a.code()),
+        e.deadline,
+        note
+    )?;
+    Ok(())
+}
+
+/// Writes a corrected claim (its decision included) over the recorded one.
+pub async fn update_claim(tx: &mut Tx, org: OrgId, c: &Claim) -> Result<()> {
+    execute!(
+        tx,
+        "UPDATE property_claims SET person_id = $3, filed_on = $4, amount_minor = $5, currency = $6, decision = $7, decided_on = $8, \
+         civil_proceeding_id = $9 WHERE org_id = $1 AND id = $2",
+        org.0,
+        c.id.0,
+        c.person.map(|p| p.0),
+        c.filed_on,
+        c.amount,
+        &c.currency,
+        c.decision.map(|d| d.code()),
+        c.decided_on,
+        c.civil.map(|p| p.0)
+    )?;
+    Ok(())
+}
+
+/// Writes a corrected award over the recorded one.
+pub async fn update_award(tx: &mut Tx, org: OrgId, a: &Award) -> Result<()> {
+    execute!(
+        tx,
+        "UPDATE compensation_awards SET claim_id = $3, source = $4, awarded_on = $5, amount_minor = $6, currency = $7 \
+         WHERE org_id = $1 AND id = $2",
+        org.0,
+        a.id.0,
+        a.claim.map(|c| c.0),
+        a.source.code(),
+        a.awarded_on,
+        a.amount,
+        &a.currency
+    )?;
+    Ok(())
+}
+
+/// Writes a corrected payment over the recorded one.
+pub async fn update_payment(tx: &mut Tx, org: OrgId, payment_id: Uuid, p: &Payment) -> Result<()> {
+    execute!(
+        tx,
+        "UPDATE compensation_payments SET award_id = $3, paid_on = $4, amount_minor = $5, currency = $6 WHERE org_id = $1 AND id = $2",
+        org.0,
+        payment_id,
+        p.award.0,
+        p.paid_on,
+        p.amount,
+        &p.currency
+    )?;
+    Ok(())
+}
+
+/// Writes a corrected enforcement step over the recorded one, its note sealed again.
+pub async fn update_step(
+    tx: &mut Tx,
+    ring: &OrgKeyring,
+    rng: &dyn SecureRng,
+    org: OrgId,
+    step_id: Uuid,
+    s: &Step,
+) -> Result<()> {
+    let note = seal(ring, rng, "enforcement_steps", "note_enc", step_id, &s.note)?;
+    execute!(
+        tx,
+        "UPDATE enforcement_steps SET award_id = $3, step = $4, on_date = $5, note_enc = $6 WHERE org_id = $1 AND id = $2",
+        org.0,
+        step_id,
+        s.award.0,
+        s.step.code(),
+        s.on,
+        note
+    )?;
+    Ok(())
+}
+
+/// Writes a corrected fund application over the recorded one.
+pub async fn update_fund_application(
+    tx: &mut Tx,
+    org: OrgId,
+    app_id: Uuid,
+    f: &FundApplication,
+) -> Result<()> {
+    execute!(
+        tx,
+        "UPDATE fund_applications SET applied_on = $3, amount_minor = $4, currency = $5, decision = $6, decided_on = $7, granted_minor = $8 \
+         WHERE org_id = $1 AND id = $2",
+        org.0,
+        app_id,
+        f.applied_on,
+        f.amount,
+        &f.currency,
+        f.decision.code(),
+        f.decided_on,
+        f.granted
+    )?;
+    Ok(())
+}
+
+fn withdraw_sql(kind: CourtItem) -> &'static str {
+    match kind {
+        CourtItem::Event => {
+            "UPDATE proceeding_events SET withdrawn_at = $3 WHERE org_id = $1 AND id = $2 AND withdrawn_at IS NULL"
+        }
+        CourtItem::Charge => {
+            "UPDATE proceeding_charges SET withdrawn_at = $3 WHERE org_id = $1 AND id = $2 AND withdrawn_at IS NULL"
+        }
+        CourtItem::Claim => {
+            "UPDATE property_claims SET withdrawn_at = $3 WHERE org_id = $1 AND id = $2 AND withdrawn_at IS NULL"
+        }
+        CourtItem::Award => {
+            "UPDATE compensation_awards SET withdrawn_at = $3 WHERE org_id = $1 AND id = $2 AND withdrawn_at IS NULL"
+        }
+        CourtItem::Payment => {
+            "UPDATE compensation_payments SET withdrawn_at = $3 WHERE org_id = $1 AND id = $2 AND withdrawn_at IS NULL"
+        }
+        CourtItem::Step => {
+            "UPDATE enforcement_steps SET withdrawn_at = $3 WHERE org_id = $1 AND id = $2 AND withdrawn_at IS NULL"
+        }
+        CourtItem::Fund => {
+            "UPDATE fund_applications SET withdrawn_at = $3 WHERE org_id = $1 AND id = $2 AND withdrawn_at IS NULL"
+        }
+    }
+}
+
+/// Marks an item withdrawn (recorded by mistake): it stays, and the figures leave it out.
+/// `false` if it was withdrawn already.
+pub async fn withdraw(
+    tx: &mut Tx,
+    org: OrgId,
+    kind: CourtItem,
+    item: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let n = execute!(tx, withdraw_sql(kind), org.0, item, now)?;
+    Ok(n > 0)
+}
+
+/// A correction or withdrawal of a recorded item: the previous version of what changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Correction {
+    /// Its id.
+    pub id: Uuid,
+    /// The kind of item.
+    pub kind: CourtItem,
+    /// The item.
+    pub item: Uuid,
+    /// Withdrawn (rather than corrected).
+    pub withdrawn: bool,
+    /// The fields changed, each with its old value (as the form held it).
+    pub old: Vec<(String, String)>,
+    /// Why (sealed).
+    pub reason: String,
+    /// Who.
+    pub by: Option<UserId>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Keeps a correction (the old values and the reason sealed).
+pub async fn add_correction(
+    tx: &mut Tx,
+    ring: &OrgKeyring,
+    rng: &dyn SecureRng,
+    org: OrgId,
+    proceeding: ProceedingId,
+    c: &Correction,
+) -> Result<()> {
+    let fields: Vec<&str> = c.old.iter().map(|(f, _)| f.as_str()).collect();
+    let old = serde_json::to_string(&c.old)
+        .map_err(|e| StoreError::corrupt("court_corrections", "old_enc", e.to_string()))?;
+    let old = seal(ring, rng, "court_corrections", "old_enc", c.id, &old)?;
+    let reason = seal(
+        ring,
+        rng,
+        "court_corrections",
+        "reason_enc",
+        c.id,
+        &c.reason,
+    )?;
+    execute!(
+        tx,
+        "INSERT INTO court_corrections (org_id, id, proceeding_id, item_kind, item_id, action, fields, old_enc, reason_enc, \
+         corrected_by, corrected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        org.0,
+        c.id,
+        proceeding.0,
+        c.kind.code(),
+        c.item,
+        if c.withdrawn {
+            "withdrawn"
+        } else {
+            "corrected"
+        },
+        fields.join(" "),
+        old,
+        reason,
+        c.by.map(|u| u.0),
+        c.at
+    )?;
+    Ok(())
+}
+
+/// The corrections and withdrawals of a proceeding's items, oldest first (call only after the
+/// policy allowed it).
+pub async fn corrections(
+    db: &Db,
+    ring: &OrgKeyring,
+    org: OrgId,
+    id: ProceedingId,
+) -> Result<Vec<Correction>> {
+    type R = (
+        Uuid,
+        String,
+        Uuid,
+        String,
+        Vec<u8>,
+        Vec<u8>,
+        Option<Uuid>,
+        DateTime<Utc>,
+    );
+    let rows: Vec<R> = on_db!(db, |c| {
+        sqlx::query_as(
+            "SELECT id, item_kind, item_id, action, old_enc, reason_enc, corrected_by, corrected_at FROM court_corrections \
+             WHERE org_id = $1 AND proceeding_id = $2 ORDER BY corrected_at, id",
+        )
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_all(c)
+        .await
+    })?;
+    rows.into_iter()
+        .map(|(cid, kind, item, action, old, reason, by, at)| {
+            let old: String = open(ring, "court_corrections", "old_enc", cid, old)?;
+            let old: Vec<(String, String)> = serde_json::from_str(&old)
+                .map_err(|e| StoreError::corrupt("court_corrections", "old_enc", e.to_string()))?;
+            Ok(Correction {
+                id: cid,
+                kind: code_of("court_corrections", "item_kind", &kind)?,
+                item,
+                withdrawn: action == "withdrawn",
+                old,
+                reason: open(ring, "court_corrections", "reason_enc", cid, reason)?,
+                by: by.map(UserId),
+                at,
+            })
+        })
+        .collect()
+}
+
+/// The proceedings with a deadline (a hearing ahead, an appeal period running) on or after
+/// `today`, withdrawn events left out.
+pub async fn with_upcoming_deadline(
+    db: &Db,
+    org: OrgId,
+    today: NaiveDate,
+) -> Result<std::collections::HashSet<Uuid>> {
+    let rows: Vec<Uuid> = on_db!(db, |c| {
+        sqlx::query_scalar(
+            "SELECT DISTINCT proceeding_id FROM proceeding_events WHERE org_id = $1 AND withdrawn_at IS NULL \
+             AND (deadline_on >= $2 OR (kind = 'hearing' AND on_date >= $2))",
+        )
+        .bind(org.0)
+        .bind(today)
+        .fetch_all(c)
+        .await
+    })?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The open tasks written for an event's deadline: each task and its case.
+pub async fn open_deadline_tasks(
+    db: &Db,
+    org: OrgId,
+    event: CourtEventId,
+) -> Result<Vec<(TaskId, CaseId)>> {
+    let rows: Vec<(Uuid, Uuid)> = on_db!(db, |c| {
+        sqlx::query_as(
+            "SELECT id, case_id FROM case_tasks WHERE org_id = $1 AND proceeding_event_id = $2 AND done_at IS NULL \
+             ORDER BY created_at, id",
+        )
+        .bind(org.0)
+        .bind(event.0)
+        .fetch_all(c)
+        .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(t, c)| (TaskId(t), CaseId(c)))
+        .collect())
 }

@@ -55,6 +55,8 @@ pub const TABLES: &[EncryptedTable] = &[
     crate::notifications::ENCRYPTED[1],
     crate::portal::ENCRYPTED[0],
     crate::portal::ENCRYPTED[1],
+    // The previous versions of corrected court records, and the reasons.
+    crate::court::ENCRYPTED[4],
 ];
 
 /// What a scan of one column found.

@@ -9,8 +9,8 @@
 use chrono::NaiveDate;
 use haven_crypto::keys::MasterKey;
 use haven_domain::court::{
-    AwardSource, CourtEventKind, DefendantId, FigureFilter, OrgRole, ProceedingId, ProceedingKind,
-    ProtectiveMeasure, Stage, figures,
+    AwardSource, CourtEventKind, CourtItem, DefendantId, FigureFilter, OrgRole, ProceedingId,
+    ProceedingKind, ProtectiveMeasure, Stage, figures,
 };
 use haven_domain::institutions::InstitutionKind;
 use haven_domain::people::Gender;
@@ -183,4 +183,43 @@ conformance!(async fn proceedings_read_back_in_order_and_as_plain_facts(backend)
     // Another organisation sees none of it.
     assert!(store::all_facts(db, OrgId(ids.uuid())).await.unwrap().is_empty());
     assert!(store::row(db, OrgId(ids.uuid()), criminal).await.unwrap().is_none());
+
+    // A correction keeps the old values and the reason sealed; a withdrawn payment and plea
+    // agreement stay in the tables and leave the facts.
+    let payments = store::payments(db, org.id, civil).await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    let mut corrected = plea.clone();
+    corrected.months = Some(14);
+    store::update_event(&mut tx, &ring, &OsRng, org.id, &corrected).await.unwrap();
+    let correction = store::Correction {
+        id: ids.uuid(),
+        kind: CourtItem::Event,
+        item: plea.id.0,
+        withdrawn: false,
+        old: vec![("event_months".into(), "12".into())],
+        reason: "Kazna pogrešno upisana (Zvrčko)".into(),
+        by: Some(user),
+        at: now,
+    };
+    store::add_correction(&mut tx, &ring, &OsRng, org.id, criminal, &correction).await.unwrap();
+    assert!(store::withdraw(&mut tx, org.id, CourtItem::Payment, payments[0].0, now).await.unwrap());
+    assert!(!store::withdraw(&mut tx, org.id, CourtItem::Payment, payments[0].0, now).await.unwrap(), "once");
+    assert!(store::withdraw(&mut tx, org.id, CourtItem::Event, plea.id.0, now).await.unwrap());
+    tx.commit().await.unwrap();
+    let kept = store::corrections(db, &ring, org.id, criminal).await.unwrap();
+    assert_eq!(kept, vec![correction]);
+    let raw: Vec<u8> = on_db!(db, |c| sqlx::query_scalar("SELECT reason_enc FROM court_corrections WHERE org_id = $1")
+        .bind(org.id.0).fetch_one(c).await).unwrap();
+    assert!(!raw.windows(6).any(|w| w == b"Kazna "), "the reason is sealed");
+    assert_eq!(store::events(db, &ring, org.id, criminal).await.unwrap()[1].months, Some(14));
+    assert_eq!(store::payments(db, org.id, civil).await.unwrap().len(), 2, "nothing deleted");
+    assert_eq!(store::awards(db, org.id, civil).await.unwrap()[0].paid, payments[1].1.amount, "the withdrawn payment is not summed");
+    let facts = store::all_facts(db, org.id).await.unwrap();
+    let criminal_facts = facts.iter().find(|f| f.id == criminal.0).unwrap();
+    assert!(criminal_facts.events.iter().all(|e| e.kind != CourtEventKind::PleaAgreement));
+    // The key check covers the corrections' sealed columns.
+    let reports = haven_store::encrypted::check(db, org.id, &ring, haven_store::encrypted::CheckDepth::Decrypt).await.unwrap();
+    let mine: Vec<_> = reports.iter().filter(|r| r.table == "court_corrections").collect();
+    assert_eq!(mine.len(), 2);
+    assert!(mine.iter().all(|r| r.fields == 1 && r.failed == 0), "{mine:?}");
 });

@@ -710,6 +710,22 @@ pub fn table() -> Vec<Route> {
             Staff(P::EditPortal),
             staff::portal::save,
         ),
+        // Correcting and withdrawing what was recorded about a proceeding.
+        get_(
+            "/staff/proceedings/{id}/corrections/{kind}/{tid}",
+            Staff(P::EditProceedings),
+            staff::court::correct_form,
+        ),
+        post_(
+            "/staff/proceedings/{id}/corrections/{kind}/{tid}",
+            Staff(P::EditProceedings),
+            staff::court::correct,
+        ),
+        post_(
+            "/staff/proceedings/{id}/withdrawals/{kind}/{tid}",
+            Staff(P::EditProceedings),
+            staff::court::withdraw,
+        ),
     ]
 }
 

@@ -299,6 +299,21 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/staff/portal/pages/{slug}/{lang}",
         Who::Roles(PORTAL),
     ),
+    (
+        "GET",
+        "/staff/proceedings/{id}/corrections/{kind}/{tid}",
+        Who::Roles(LEGAL),
+    ),
+    (
+        "POST",
+        "/staff/proceedings/{id}/corrections/{kind}/{tid}",
+        Who::Roles(LEGAL),
+    ),
+    (
+        "POST",
+        "/staff/proceedings/{id}/withdrawals/{kind}/{tid}",
+        Who::Roles(LEGAL),
+    ),
 ];
 
 /// Who may edit the portal's pages.

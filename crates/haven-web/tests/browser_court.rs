@@ -142,7 +142,7 @@ haven_testkit::browser_test! {
         choose(&b, "#decision", "referred_to_civil").await;
         set_date(&b, "decision_on", "2025-06-01").await;
         b.click("#decision-submit").await;
-        wait_for(&b, "<td>Referred to a civil suit, 1 Jun 2025</td>").await;
+        wait_for(&b, "<span class=\"item-text\">Referred to a civil suit, 1 Jun 2025</span>").await;
 
         // The civil suit, recorded from the criminal proceeding.
         b.click("#new-civil-suit").await;
@@ -178,6 +178,17 @@ haven_testkit::browser_test! {
         b.click("#payment-submit").await;
         wait_for(&b, "at most 200000.00 remains").await;
 
+        // The payment was mistyped: corrected with a reason, the old amount kept under it.
+        b.click("a[id^=\"payment-\"][id$=\"-correct\"]").await;
+        wait_for(&b, "id=\"correct-form\"").await;
+        assert!(b.source().await.contains("value=\"100000.00\""), "filled with what was recorded");
+        set_date(&b, "payment_amount", "120000").await;
+        b.type_into("#correction_reason", "Iznos pogrešno upisan").await;
+        b.click("#correct-submit").await;
+        wait_for(&b, "paid 120000.00 RSD").await;
+        let page = b.source().await;
+        assert!(page.contains("Iznos pogrešno upisan") && page.contains("Amount paid was 100000.00"));
+
         // The advocacy figures count each of these.
         b.goto("/staff/court/figures").await;
         assert_eq!(figure(&b, "proceedings").await, "1");
@@ -192,7 +203,7 @@ haven_testkit::browser_test! {
         assert_eq!(figure(&b, "compensation-awarded").await, "1");
         assert_eq!(figure(&b, "compensation-paid").await, "1");
         assert_eq!(figure(&b, "compensation-fully-paid").await, "0");
-        assert!(b.text("#fig-compensation-paid .amounts").await.contains("RSD 100000.00"));
+        assert!(b.text("#fig-compensation-paid .amounts").await.contains("RSD 120000.00"));
         assert!(b.text("#fig-requalified .share").await.contains("100.0"));
         assert!(!b.source().await.contains("Marko Okrivljeni"));
 

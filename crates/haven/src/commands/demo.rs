@@ -914,6 +914,30 @@ async fn demo_courts(state: &haven_web::AppState) -> Result<Option<DemoCourts>, 
     }))
 }
 
+/// The deadline an event sets, still ahead, as tasks on the case: the application's own code path
+/// (the same title, assignee, due time and case timeline entry as when a lawyer records it).
+async fn deadline_tasks(
+    state: &haven_web::AppState,
+    tx: &mut haven_store::Tx,
+    ring: &haven_crypto::keys::OrgKeyring,
+    t: &DemoTrafficking,
+    event: &haven_store::court::CourtEvent,
+) -> Result<usize, String> {
+    haven_web::staff::court::write_deadline_tasks(
+        state,
+        tx,
+        ring,
+        state.default_org,
+        state.settings.org.language,
+        &[t.case],
+        event,
+        Some(t.lead),
+        t.lead,
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
 /// A criminal proceeding for each trafficking case old enough, against the case's suspected
 /// perpetrator, with distributions close to what the organisation reports: about two in five
 /// trafficking charges re-qualified into mediation in prostitution at indictment, close to half
@@ -1067,6 +1091,20 @@ async fn demo_proceedings(
         // The end: a plea agreement in close to half, else a verdict.
         let ended_on = indicted + TimeDelta::days(120 + (n % 200) as i64);
         if ended_on >= today {
+            // Still at trial: the next hearing is ahead, and its date a task on the case, written
+            // as when a lawyer records it.
+            let mut next = event(
+                CourtEventKind::Hearing,
+                today + TimeDelta::days(7 + (n % 60) as i64),
+                "",
+            );
+            next.held = Some(false);
+            next.victim_testified = Some(false);
+            next.deadline = Some(next.on);
+            store::add_event(tx, ring, rng, org, id, &next, t.lead, now)
+                .await
+                .map_err(e)?;
+            deadline_tasks(state, tx, ring, t, &next).await?;
             continue;
         }
         let plea = n % 9 < 4;
@@ -1100,9 +1138,14 @@ async fn demo_proceedings(
             end.sentence = Some(SentenceType::Prison);
             end.months = Some(min + (n % 5) as i64 * 6);
         }
+        if !plea {
+            // The appeal period, as the app sets it: 15 days from the verdict.
+            end.deadline = Some(ended_on + TimeDelta::days(15));
+        }
         store::add_event(tx, ring, rng, org, id, &end, t.lead, now)
             .await
             .map_err(e)?;
+        deadline_tasks(state, tx, ring, t, &end).await?;
         let final_on = if plea {
             ended_on
         } else {
