@@ -69,6 +69,10 @@ pub struct SmtpSettings {
     pub from: String,
     /// Seconds to wait for the server.
     pub timeout_seconds: u32,
+    /// The largest message the server takes, in MiB (letter and attachments, before encoding);
+    /// a letter whose attachments make it larger is not sent by e-mail but recorded as failed,
+    /// with the reason, to be sent by post or by hand.
+    pub max_message_mib: u32,
 }
 
 impl Default for SmtpSettings {
@@ -81,6 +85,7 @@ impl Default for SmtpSettings {
             password_file: None,
             from: String::new(),
             timeout_seconds: 20,
+            max_message_mib: 20,
         }
     }
 }

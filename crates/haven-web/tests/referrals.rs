@@ -286,10 +286,27 @@ conformance!(async fn a_letter_is_emailed_as_pdf_and_a_failed_sending_is_retried
         "inspekcija@minrzs.example", uuid::Uuid::parse_str(&inspectorate).unwrap()).unwrap();
     tx.commit().await.unwrap();
     let case = open_case(&c).await;
+    // Two documents in the case; one is chosen for the letter.
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
+    let pdf: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n";
+    for (name, bytes) in [("Oglas za posao.png", png), ("Izjava radnika.pdf", pdf)] {
+        let csrf = c.get(&format!("/staff/cases/{case}")).await.csrf();
+        let res = c.post_multipart(&format!("/staff/cases/{case}/documents?csrf={csrf}"), &[("kind", "other")], ("file", name, bytes.to_vec())).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    }
+    let form = c.get(&format!("/staff/notifications/new?case={case}")).await;
+    // The checkbox just before the document's name is its own.
+    let before = form.text.split("Oglas za posao.png").next().unwrap();
+    let chosen = before.rsplit("name=\"attach\" value=\"").next().unwrap()[..36].to_owned();
     let res = write(&c, &case, &[("purpose", "report"), ("institution", &inspectorate), ("recipient_person", "Inspektor Đorđe Šćepanović"),
         ("letter_language", "sr-latn"), ("subject", "Agencija bez dozvole"),
-        ("letter_body", "Agencija „Sloboda“ zapošljava bez dozvole. Ћирилица: Љ Њ Џ Ђ Ћ."), ("deadline", "2026-12-28")]).await;
+        ("letter_body", "Agencija „Sloboda“ zapošljava bez dozvole. Ћирилица: Љ Њ Џ Ђ Ћ."), ("deadline", "2026-12-28"), ("attach", &chosen)]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
     let id = res.location().trim_start_matches("/staff/notifications/").to_owned();
+    // The letter lists its enclosure and the page links to it.
+    let page = c.get(&format!("/staff/notifications/{id}")).await;
+    assert!(page.contains("Prilozi:\n1. Oglas za posao.png"), "{}", page.text);
+    assert!(page.contains(&format!("/staff/cases/{case}/documents/{chosen}")) && !page.contains("Izjava radnika.pdf"), "{}", page.text);
     step(&c, &id, "submit", &[]).await;
     step(&boss, &id, "approve", &[]).await;
 
@@ -319,6 +336,13 @@ conformance!(async fn a_letter_is_emailed_as_pdf_and_a_failed_sending_is_retried
     assert_eq!(att["content_type"], "application/pdf");
     let text = pdftotext(&std::fs::read(att["path"].as_str().unwrap()).unwrap());
     assert!(text.contains("Inspektor Đorđe Šćepanović") && text.contains("Љ Њ Џ Ђ Ћ"), "{text}");
+    assert!(text.contains("Prilozi:") && text.contains("1. Oglas za posao.png"), "the letter lists its enclosure: {text}");
+    // The chosen document goes with it, byte for byte; the other one does not.
+    assert_eq!(m["attachments"].as_array().unwrap().len(), 2, "{m}");
+    let doc = &m["attachments"][1];
+    assert_eq!(doc["filename"], "Oglas za posao.png");
+    assert_eq!(doc["content_type"], "image/png");
+    assert_eq!(std::fs::read(doc["path"].as_str().unwrap()).unwrap(), png);
     assert!(text.contains("Naš broj: 1/2026"), "{text}");
     // The link in the letter works.
     assert_eq!(app.client().get(&link).await.status, StatusCode::OK);

@@ -1112,3 +1112,5 @@ desk-task-due = Due
 desk-task-title = Task
 desk-task-assignee = Assigned to
 desk-task-overdue = overdue
+letter-attachments = Enclosures:
+notification-attachments = Documents sent with the letter

@@ -1119,3 +1119,5 @@ desk-task-due = Rok
 desk-task-title = Zadatak
 desk-task-assignee = Zadužen
 desk-task-overdue = rok je prošao
+letter-attachments = Prilozi:
+notification-attachments = Dokumenti poslati uz dopis

@@ -570,6 +570,8 @@ struct NotificationPage<'a> {
     overdue: bool,
     letter_subject: String,
     letter_text: String,
+    /// The case documents sent with the letter: link, name, size.
+    attachments: Vec<(String, String, String)>,
     failure: String,
     outcome: String,
     outcome_note: String,
@@ -639,7 +641,39 @@ pub async fn letter_text(
         subject = haven_domain::script::latin_to_cyrillic(&subject);
         text = haven_domain::script::latin_to_cyrillic(&text);
     }
+    // The enclosures, listed as a letter lists them; file names stay as they are, in any script.
+    let docs = attached_documents(ctx, org, row).await?;
+    if !docs.is_empty() {
+        let tr = ctx.state.i18n.tr(lang);
+        text.push_str("\n\n");
+        text.push_str(&tr.t("letter-attachments"));
+        for (n, d) in docs.iter().enumerate() {
+            text.push_str(&format!("\n{}. {}", n + 1, d.name));
+        }
+    }
     Ok((subject, text))
+}
+
+/// The case documents chosen for a notification when it was written (their descriptions; a
+/// document since removed from the case is left out).
+pub async fn attached_documents(
+    ctx: &Ctx,
+    org: OrgId,
+    row: &NotificationRow,
+) -> AppResult<Vec<haven_store::documents::Document>> {
+    let Some(case) = row.case_id else {
+        return Ok(Vec::new());
+    };
+    let ring = ctx.state.keys.get(org).await?;
+    let mut out = Vec::new();
+    for d in store::documents(&ctx.state.db, org, row.nid()).await? {
+        if let Some(doc) =
+            haven_store::documents::get(&ctx.state.db, &ring, org, CaseId(case), d).await?
+        {
+            out.push(doc);
+        }
+    }
+    Ok(out)
 }
 
 async fn notification_page(ctx: &Ctx, row: &NotificationRow, o: FormState) -> AppResult<Response> {
@@ -725,6 +759,17 @@ async fn notification_page(ctx: &Ctx, row: &NotificationRow, o: FormState) -> Ap
         overdue: row.overdue(today(ctx)),
         letter_subject,
         letter_text: text,
+        attachments: attached_documents(ctx, org, row)
+            .await?
+            .into_iter()
+            .map(|d| {
+                (
+                    format!("/staff/cases/{}/documents/{}", d.case_id, d.id),
+                    d.name,
+                    format!("{:.1} KiB", d.size_bytes as f64 / 1024.0),
+                )
+            })
+            .collect(),
         failure: if status == Status::SendingFailed {
             letter.failure.clone()
         } else {
@@ -1002,6 +1047,14 @@ async fn send_email(ctx: &Ctx, row: &NotificationRow, to: &str) -> AppResult<Res
             ("link", link.clone()),
         ],
     );
+    let mut attachments = Vec::new();
+    for d in attached_documents(ctx, org, row).await? {
+        attachments.push(crate::mail::MailAttachment {
+            bytes: haven_store::documents::content(&ctx.state.db, &ring, org, d.id).await?,
+            name: d.name,
+            media_type: d.media_type,
+        });
+    }
     let outgoing = crate::mail::Outgoing {
         to: to.to_owned(),
         subject: format!("{} — {}", row.protocol_number, subject),
@@ -1009,6 +1062,7 @@ async fn send_email(ctx: &Ctx, row: &NotificationRow, to: &str) -> AppResult<Res
         pdf,
         pdf_name: pdf_name(&row.protocol_number),
         message_key: format!("{}.{}", row.id, ctx.state.ids().uuid().simple()),
+        attachments,
     };
     let o = match crate::mail::send(&ctx.state.settings.smtp, &outgoing).await {
         Ok(()) => {
