@@ -53,8 +53,8 @@ pub struct NewDocument<'a> {
     pub name: String,
     /// The content.
     pub content: &'a [u8],
-    /// Who uploaded it.
-    pub uploaded_by: UserId,
+    /// Who uploaded it (none for a file an institution sent with its reply).
+    pub uploaded_by: Option<UserId>,
     /// Now.
     pub now: DateTime<Utc>,
 }
@@ -114,7 +114,7 @@ pub async fn insert(
         i64::try_from(d.content.len()).unwrap_or(i64::MAX),
         i64::try_from(chunks.len()).unwrap_or(i64::MAX),
         name,
-        d.uploaded_by.0,
+        d.uploaded_by.map(|u| u.0),
         d.now
     )?;
     for (seq, bytes) in chunks.into_iter().enumerate() {

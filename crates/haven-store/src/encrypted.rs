@@ -57,6 +57,8 @@ pub const TABLES: &[EncryptedTable] = &[
     crate::portal::ENCRYPTED[1],
     // The previous versions of corrected court records, and the reasons.
     crate::court::ENCRYPTED[4],
+    // The files institutions attach to their replies.
+    crate::notifications::ENCRYPTED[2],
 ];
 
 /// What a scan of one column found.

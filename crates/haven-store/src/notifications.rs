@@ -37,6 +37,10 @@ pub const ENCRYPTED: &[EncryptedTable] = &[
         table: "notification_replies",
         columns: &["body_enc"],
     },
+    EncryptedTable {
+        table: "notification_reply_files",
+        columns: &["name_enc", "content_enc"],
+    },
 ];
 
 /// The register protocol numbers are taken from.
@@ -732,4 +736,193 @@ pub async fn replies(
             ))
         })
         .collect()
+}
+
+/// A file an institution attached to its reply (its description; the name decrypted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyFile {
+    /// Its id.
+    pub id: Uuid,
+    /// The reply it came with.
+    pub reply_id: ReplyId,
+    /// The media type found in its content.
+    pub media_type: String,
+    /// Its size in bytes.
+    pub size_bytes: i64,
+    /// Its name as sent.
+    pub name: String,
+    /// The copy among the case's documents, when the notification belongs to a case.
+    pub document_id: Option<DocumentId>,
+    /// When it was received.
+    pub received_at: DateTime<Utc>,
+}
+
+/// A file to store with a reply.
+pub struct NewReplyFile<'a> {
+    /// Its id.
+    pub id: Uuid,
+    /// The reply it comes with.
+    pub reply_id: ReplyId,
+    /// The media type found in its content.
+    pub media_type: &'a str,
+    /// Its name as sent.
+    pub name: &'a str,
+    /// Its content.
+    pub content: &'a [u8],
+    /// The copy filed among the case's documents, if one.
+    pub document_id: Option<DocumentId>,
+}
+
+/// Stores a file of a reply, name and content sealed.
+pub async fn add_reply_file(
+    tx: &mut Tx,
+    ring: &OrgKeyring,
+    rng: &dyn SecureRng,
+    org: OrgId,
+    id: NotificationId,
+    f: &NewReplyFile<'_>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let table = "notification_reply_files";
+    let name_enc = seal(ring, rng, table, "name_enc", f.id, &f.name.to_owned())?;
+    let content_enc = seal(ring, rng, table, "content_enc", f.id, &f.content.to_vec())?;
+    execute!(
+        tx,
+        "INSERT INTO notification_reply_files (org_id, id, notification_id, reply_id, media_type, size_bytes, name_enc, content_enc, document_id, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        org.0,
+        f.id,
+        id.0,
+        f.reply_id.0,
+        f.media_type,
+        i64::try_from(f.content.len()).unwrap_or(i64::MAX),
+        name_enc,
+        content_enc,
+        f.document_id.map(|d| d.0),
+        now
+    )?;
+    Ok(())
+}
+
+/// The files of a notification's replies, oldest first (call only after the policy allowed it).
+pub async fn reply_files(
+    db: &Db,
+    ring: &OrgKeyring,
+    org: OrgId,
+    id: NotificationId,
+) -> Result<Vec<ReplyFile>> {
+    type R = (
+        Uuid,
+        Uuid,
+        String,
+        i64,
+        Vec<u8>,
+        Option<Uuid>,
+        DateTime<Utc>,
+    );
+    let rows: Vec<R> = on_db!(db, |c| {
+        sqlx::query_as(
+            "SELECT id, reply_id, media_type, size_bytes, name_enc, document_id, received_at FROM notification_reply_files \
+             WHERE org_id = $1 AND notification_id = $2 ORDER BY received_at, id",
+        )
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_all(c)
+        .await
+    })?;
+    rows.into_iter()
+        .map(|(fid, reply, media_type, size_bytes, n, doc, at)| {
+            Ok(ReplyFile {
+                id: fid,
+                reply_id: ReplyId(reply),
+                media_type,
+                size_bytes,
+                name: open(ring, "notification_reply_files", "name_enc", fid, n)?,
+                document_id: doc.map(DocumentId),
+                received_at: at,
+            })
+        })
+        .collect()
+}
+
+/// A reply file's name and content, or `None` when the notification has no such file.
+pub async fn reply_file_content(
+    db: &Db,
+    ring: &OrgKeyring,
+    org: OrgId,
+    id: NotificationId,
+    file: Uuid,
+) -> Result<Option<(String, Vec<u8>)>> {
+    let row: Option<(Vec<u8>, Vec<u8>)> = on_db!(db, |c| {
+        sqlx::query_as(
+            "SELECT name_enc, content_enc FROM notification_reply_files WHERE org_id = $1 AND notification_id = $2 AND id = $3",
+        )
+        .bind(org.0)
+        .bind(id.0)
+        .bind(file)
+        .fetch_optional(c)
+        .await
+    })?;
+    let table = "notification_reply_files";
+    match row {
+        Some((n, b)) => Ok(Some((
+            open(ring, table, "name_enc", file, n)?,
+            open(ring, table, "content_enc", file, b)?,
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// Marks a notification as not yet seen by `users` since an institution's receipt or reply
+/// (an earlier mark stays as it was).
+pub async fn mark_unseen(
+    tx: &mut Tx,
+    org: OrgId,
+    id: NotificationId,
+    users: &[UserId],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for u in users {
+        execute!(
+            tx,
+            "INSERT INTO notification_unseen (org_id, notification_id, user_id, since) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (org_id, notification_id, user_id) DO NOTHING",
+            org.0,
+            id.0,
+            u.0,
+            now
+        )?;
+    }
+    Ok(())
+}
+
+/// The person opened the notification: it leaves their list of replies received.
+pub async fn mark_seen(tx: &mut Tx, org: OrgId, id: NotificationId, user: UserId) -> Result<()> {
+    execute!(
+        tx,
+        "DELETE FROM notification_unseen WHERE org_id = $1 AND notification_id = $2 AND user_id = $3",
+        org.0,
+        id.0,
+        user.0
+    )?;
+    Ok(())
+}
+
+/// The notifications with an institution's receipt or reply the person has not opened since,
+/// the oldest first.
+pub async fn unseen(db: &Db, org: OrgId, user: UserId) -> Result<Vec<NotificationRow>> {
+    let cols = COLUMNS
+        .split(", ")
+        .map(|c| format!("n.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {cols} FROM notifications n JOIN notification_unseen u ON u.org_id = n.org_id AND u.notification_id = n.id \
+         WHERE n.org_id = $1 AND u.user_id = $2 ORDER BY u.since, n.id"
+    );
+    Ok(on_db!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(org.0)
+        .bind(user.0)
+        .fetch_all(c)
+        .await)?)
 }

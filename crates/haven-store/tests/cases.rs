@@ -141,7 +141,7 @@ conformance!(async fn document_chunks_cannot_be_reordered_or_lost_unnoticed(back
         media_type: "application/pdf",
         name: "odluka.pdf".into(),
         content: &content,
-        uploaded_by: user,
+        uploaded_by: Some(user),
         now: test_epoch(),
     })
     .await

@@ -888,6 +888,35 @@ impl Client {
         .await
     }
 
+    /// POST a multipart form with any number of files (`field`, file name, content), as a
+    /// browser sends a `multiple` file input; nothing goes in the query.
+    pub async fn post_multipart_files(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, Vec<u8>)],
+    ) -> Page {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text((*k).to_owned(), (*v).to_owned());
+        }
+        for (field, name, bytes) in files {
+            form = form.part(
+                (*field).to_owned(),
+                reqwest::multipart::Part::bytes(bytes.clone()).file_name((*name).to_owned()),
+            );
+        }
+        Self::read(
+            self.inner
+                .post(self.url(path))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("POST {path}: {e}")),
+        )
+        .await
+    }
+
     /// Like [`Client::post_multipart`], but returns only the status, or `None` when the server
     /// answered before the body was sent and closed the connection (a body over the limit).
     pub async fn post_multipart_checked(

@@ -669,7 +669,7 @@ pub fn table() -> Vec<Route> {
             staff::institutions::update,
         ),
         get_("/reply/{token}", Public, staff::referrals::reply_form),
-        post_("/reply/{token}", Public, staff::referrals::reply_submit),
+        upload_("/reply/{token}", Public, staff::referrals::reply_submit),
         // The public portal (no session, no cookie; see `portal`).
         get_("/exit", Public, portal::exit),
         get_("/{lang}", Public, portal::home),
@@ -725,6 +725,12 @@ pub fn table() -> Vec<Route> {
             "/staff/proceedings/{id}/withdrawals/{kind}/{tid}",
             Staff(P::EditProceedings),
             staff::court::withdraw,
+        ),
+        // The files institutions attach to their replies (issue 6).
+        get_(
+            "/staff/notifications/{id}/reply-files/{fid}",
+            Staff(P::ViewNotifications),
+            staff::referrals::reply_file,
         ),
     ]
 }

@@ -314,6 +314,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/staff/proceedings/{id}/withdrawals/{kind}/{tid}",
         Who::Roles(LEGAL),
     ),
+    (
+        "GET",
+        "/staff/notifications/{id}/reply-files/{fid}",
+        Who::Roles(CASES),
+    ),
 ];
 
 /// Who may edit the portal's pages.

@@ -366,3 +366,116 @@ conformance!(async fn guessing_reply_links_is_throttled_and_audited(backend) {
     }, 100).await.unwrap();
     assert_eq!(throttled.len(), 1);
 });
+
+/// The part of the home page listing the replies received, or `None` when it is not shown.
+fn replies_received(home: &Page) -> Option<String> {
+    home.text
+        .split("id=\"replies-received\"")
+        .nth(1)
+        .map(|s| s.split("</div>").next().unwrap().to_owned())
+}
+
+conformance!(async fn an_institution_replies_with_files_and_the_counsellor_is_told(backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.session.idle_timeout_minutes = 24 * 60;
+        s.session.absolute_lifetime_hours = 72;
+        s.public_url = Some("https://haven.example.org".into());
+        s.cases.upload_limit_mib = 1;
+    })
+    .await;
+    let (c, _) = app.signed_in(&[Role::Counsellor]).await;
+    let (boss, _) = app.signed_in(&[Role::Supervisor]).await;
+    let (other, _) = app.signed_in(&[Role::Counsellor]).await;
+    let inspectorate = institution(&app, InstitutionKind::LabourInspectorate).await;
+    // A restricted case: only its advisors and supervisors open it.
+    let res = c.submit("/staff/cases/new", "/staff/cases/new", &[("kind", "labour_exploitation"),
+        ("summary", "Radnici bez ugovora."), ("restricted", "on")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let case = res.location().trim_start_matches("/staff/cases/").to_owned();
+    let res = write(&c, &case, &[("purpose", "report"), ("institution", &inspectorate), ("recipient_person", "Inspektor Đorđe Šćepanović"),
+        ("letter_language", "sr-latn"), ("subject", "Agencija bez dozvole"),
+        ("letter_body", "Agencija Sloboda d.o.o. zapošljava bez dozvole."), ("deadline", "2026-12-28")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let id = res.location().trim_start_matches("/staff/notifications/").to_owned();
+    step(&c, &id, "submit", &[]).await;
+    step(&boss, &id, "approve", &[]).await;
+    let res = step(&c, &id, "send", &[("method", "post"), ("sent_on", "2026-11-28")]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let link = res.text.split("https://haven.example.org").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert!(replies_received(&c.get("/staff/").await).is_none(), "nothing received yet");
+
+    // The institution opens the link: its receipt is on the author's home page, no names.
+    let anon = app.client();
+    let page = anon.get(&link).await;
+    assert!(page.contains("enctype=\"multipart/form-data\"") && page.contains("name=\"files\""), "{}", page.text);
+    let home = c.get("/staff/").await;
+    let list = replies_received(&home).unwrap_or_else(|| panic!("{}", home.text));
+    assert!(list.contains("1/2026") && list.contains(&format!("/staff/notifications/{id}")), "{list}");
+    assert!(!list.contains("Šćepanović") && !list.contains("Agencija"), "no names: {list}");
+    assert!(replies_received(&boss.get("/staff/").await).is_none(), "neither author nor advisor");
+    // Opened: it leaves the list.
+    c.get(&format!("/staff/notifications/{id}")).await;
+    assert!(replies_received(&c.get("/staff/").await).is_none());
+
+    // A file of a wrong type is refused with a clear message (in the organisation's language:
+    // the institution has no account); the typed reply is kept.
+    let pdf: Vec<u8> = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n".to_vec();
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    let gif: Vec<u8> = b"GIF89a\x01\0\x01\0\0\0\0;".to_vec();
+    let typed = "Inspekcijski nadzor zakazan za 5. decembar; zapisnik u prilogu.";
+    let res = anon.post_multipart_files(&link, &[("reply", typed)],
+        &[("files", "Zapisnik.pdf", pdf.clone()), ("files", "Slika.gif", gif)]).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+    assert!(res.contains("Slika.gif: mogu se priložiti samo PDF, JPEG, PNG, DOCX i ODT datoteke."), "{}", res.text);
+    assert!(res.contains(typed), "the typed reply is kept");
+    assert!(!res.contains("id=\"reply-done\""));
+    // Oversize: refused before anything is stored.
+    let big = [b"%PDF-1.4\n".to_vec(), vec![b' '; 2 * 1024 * 1024]].concat();
+    let status = anon.post_multipart_checked(&link, &[("reply", typed)], ("files", "Velik.pdf", big)).await;
+    assert!(matches!(status, Some(413) | None), "{status:?}");
+    let page = c.get(&format!("/staff/notifications/{id}")).await;
+    assert!(!page.contains("id=\"replies\""), "nothing was stored: {}", page.text);
+
+    // A PDF and a PNG: received, and the public page only says how many.
+    let res = anon.post_multipart_files(&link, &[("reply", typed)],
+        &[("files", "Zapisnik o nadzoru.pdf", pdf.clone()), ("files", "Fotografija.png", png.clone())]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert!(res.contains("id=\"reply-done\"") && res.contains("Uz vaš odgovor primljene su 2 datoteke."), "{}", res.text);
+    assert!(!res.contains("Zapisnik o nadzoru.pdf") && !res.contains("Fotografija.png"), "never shown back");
+    let refused = audit_list(&app.state.db, app.state.default_org, &AuditFilter {
+        action_prefix: Some("notification.reply_file_refused".into()),
+        ..Default::default()
+    }, 100).await.unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+
+    // The author is told again.
+    let list = replies_received(&c.get("/staff/").await).expect("the reply is on the home page");
+    assert!(list.contains("1/2026"), "{list}");
+    // Staff who may see the notification download the files byte for byte (audited).
+    let page = c.get(&format!("/staff/notifications/{id}")).await;
+    assert!(page.contains("data-status=\"answered\"") && page.contains("Zapisnik o nadzoru.pdf") && page.contains("Fotografija.png"), "{}", page.text);
+    let links = ids_after(&page, &format!("/staff/notifications/{id}/reply-files/"));
+    assert_eq!(links.len(), 2, "{}", page.text);
+    let first = c.get_bytes(&format!("/staff/notifications/{id}/reply-files/{}", links[0])).await;
+    let second = c.get_bytes(&format!("/staff/notifications/{id}/reply-files/{}", links[1])).await;
+    assert!((first == pdf && second == png) || (first == png && second == pdf), "byte for byte");
+    assert_eq!(boss.get_bytes(&format!("/staff/notifications/{id}/reply-files/{}", links[0])).await.len(), first.len());
+    let downloads = audit_list(&app.state.db, app.state.default_org, &AuditFilter {
+        action_prefix: Some("notification.reply_file_downloaded".into()),
+        ..Default::default()
+    }, 100).await.unwrap();
+    assert_eq!(downloads.len(), 3);
+    // Someone who may not open the case is told it is not found.
+    let res = other.get(&format!("/staff/notifications/{id}/reply-files/{}", links[0])).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    // The files are among the case's documents too, as correspondence.
+    let case_page = c.get(&format!("/staff/cases/{case}")).await;
+    assert!(case_page.contains("Zapisnik o nadzoru.pdf") && case_page.contains("Fotografija.png"), "{}", case_page.text);
+    let docs = ids_after(&case_page, &format!("/staff/cases/{case}/documents/"));
+    assert_eq!(docs.len(), 2, "{}", case_page.text);
+    let copies: Vec<Vec<u8>> = vec![
+        c.get_bytes(&format!("/staff/cases/{case}/documents/{}", docs[0])).await,
+        c.get_bytes(&format!("/staff/cases/{case}/documents/{}", docs[1])).await,
+    ];
+    assert!(copies.contains(&pdf) && copies.contains(&png));
+});

@@ -1114,3 +1114,17 @@ desk-task-assignee = Assigned to
 desk-task-overdue = overdue
 letter-attachments = Enclosures:
 notification-attachments = Documents sent with the letter
+reply-files-label = Attach files (optional)
+reply-files-hint = PDF, JPEG, PNG, DOCX or ODT, up to 10 files.
+reply-files-received = { $count ->
+    [one] One file was received with your reply.
+   *[other] { $count } files were received with your reply.
+}
+reply-file-type = { $name }: only PDF, JPEG, PNG, DOCX and ODT files can be attached. Your reply was not sent yet; choose the files again.
+reply-file-empty = { $name }: the file is empty. Your reply was not sent yet; choose the files again.
+reply-file-extension-mismatch = { $name }: the file's name says another type than its content. Your reply was not sent yet; choose the files again.
+reply-file-too-large = { $name }: the file is too large. Your reply was not sent yet; choose the files again.
+reply-too-many-files = At most { $max } files can be attached to one reply.
+notification-reply-files = Files sent with the replies
+home-replies-received = Replies received
+home-replies-received-hint = Institutions answered or acknowledged these notifications; they stay here until you open them.

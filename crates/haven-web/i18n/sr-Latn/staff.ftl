@@ -1121,3 +1121,18 @@ desk-task-assignee = Zadužen
 desk-task-overdue = rok je prošao
 letter-attachments = Prilozi:
 notification-attachments = Dokumenti poslati uz dopis
+reply-files-label = Priložite datoteke (nije obavezno)
+reply-files-hint = PDF, JPEG, PNG, DOCX ili ODT, najviše 10 datoteka.
+reply-files-received = { $count ->
+    [one] Uz vaš odgovor primljena je { $count } datoteka.
+    [few] Uz vaš odgovor primljene su { $count } datoteke.
+   *[other] Uz vaš odgovor primljeno je { $count } datoteka.
+}
+reply-file-type = { $name }: mogu se priložiti samo PDF, JPEG, PNG, DOCX i ODT datoteke. Odgovor još nije poslat; ponovo izaberite datoteke.
+reply-file-empty = { $name }: datoteka je prazna. Odgovor još nije poslat; ponovo izaberite datoteke.
+reply-file-extension-mismatch = { $name }: naziv datoteke ukazuje na drugi tip od njenog sadržaja. Odgovor još nije poslat; ponovo izaberite datoteke.
+reply-file-too-large = { $name }: datoteka je prevelika. Odgovor još nije poslat; ponovo izaberite datoteke.
+reply-too-many-files = Uz jedan odgovor može se priložiti najviše { $max } datoteka.
+notification-reply-files = Datoteke poslate uz odgovore
+home-replies-received = Pristigli odgovori
+home-replies-received-hint = Institucije su odgovorile na ova obaveštenja ili potvrdile prijem; ostaju ovde dok ih ne otvorite.

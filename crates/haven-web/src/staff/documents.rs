@@ -142,7 +142,7 @@ pub async fn upload(ctx: Ctx, Path(id): Path<String>, req: Request) -> AppResult
             media_type: file_type.media_type(),
             name: up.name.clone(),
             content: &up.content,
-            uploaded_by: me.user.id,
+            uploaded_by: Some(me.user.id),
             now,
         },
     )

@@ -35,6 +35,8 @@ pub struct Dashboard {
     missing: Vec<super::cases::CaseRow>,
     closures: Vec<super::cases::CaseRow>,
     overdue: Vec<super::referrals::NotificationListRow>,
+    /// Notifications institutions answered or acknowledged since this person last opened them.
+    replies: Vec<super::referrals::NotificationListRow>,
 }
 
 /// A task due, as the home page shows it.
@@ -147,6 +149,7 @@ async fn dashboard(ctx: &Ctx) -> AppResult<Dashboard> {
         missing: super::cases::case_rows(ctx, missing).await?,
         closures: super::cases::case_rows(ctx, closures).await?,
         overdue: super::referrals::overdue_rows(ctx).await?,
+        replies: super::referrals::unseen_rows(ctx).await?,
     })
 }
 

@@ -14,14 +14,17 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, TimeDelta};
 use haven_crypto::tokens::{random_token, token_hash};
-use haven_domain::cases::{CaseId, ConsentFact, FormFields, Parser, missing_for_sharing};
+use haven_domain::cases::{
+    CaseId, ConsentFact, DocumentId, DocumentKind, FormFields, Parser, missing_for_sharing,
+};
 use haven_domain::desk::ContactId;
+use haven_domain::documents::{FileRefusal, FileType, check_upload, safe_file_name};
 use haven_domain::people::PersonId;
 use haven_domain::policy::{Permission, contact_visible};
 use haven_domain::referrals::{
@@ -179,6 +182,23 @@ pub async fn overdue_rows(ctx: &Ctx) -> AppResult<Vec<NotificationListRow>> {
         return Ok(Vec::new());
     }
     let rows = store::overdue(&ctx.state.db, me.org(), today(ctx)).await?;
+    let mut shown = Vec::new();
+    for r in rows {
+        if let Ok(Ok(r)) = require(ctx, &r.id.to_string()).await {
+            shown.push(r);
+        }
+    }
+    list_rows(ctx, shown).await
+}
+
+/// The notifications an institution answered or acknowledged since the person (their author or
+/// an advisor of their case) last opened them, for the dashboard: numbers and institutions only.
+pub async fn unseen_rows(ctx: &Ctx) -> AppResult<Vec<NotificationListRow>> {
+    let me = ctx.user()?;
+    if !me.actor().can(Permission::ViewNotifications) {
+        return Ok(Vec::new());
+    }
+    let rows = store::unseen(&ctx.state.db, me.org(), me.user.id).await?;
     let mut shown = Vec::new();
     for r in rows {
         if let Ok(Ok(r)) = require(ctx, &r.id.to_string()).await {
@@ -579,6 +599,8 @@ struct NotificationPage<'a> {
     sent_on: String,
     steps: Vec<StepView>,
     replies: Vec<(String, String)>,
+    /// The files institutions sent with their replies: link, name, size.
+    reply_files: Vec<(String, String, String)>,
     reply_link: String,
     can_submit: bool,
     can_approve: bool,
@@ -702,6 +724,17 @@ async fn notification_page(ctx: &Ctx, row: &NotificationRow, o: FormState) -> Ap
         .into_iter()
         .map(|(at, body)| (ctx.time(at), body))
         .collect();
+    let reply_files = store::reply_files(&ctx.state.db, &ring, org, row.nid())
+        .await?
+        .into_iter()
+        .map(|f| {
+            (
+                format!("/staff/notifications/{}/reply-files/{}", row.id, f.id),
+                f.name,
+                format!("{:.1} KiB", f.size_bytes as f64 / 1024.0),
+            )
+        })
+        .collect();
     let settings = store::settings(&ctx.state.db, org).await?;
     let purpose = row.purpose()?;
     let actor = me.actor();
@@ -784,6 +817,7 @@ async fn notification_page(ctx: &Ctx, row: &NotificationRow, o: FormState) -> Ap
             .unwrap_or_default(),
         steps,
         replies,
+        reply_files,
         reply_link,
         can_submit: can_write && status == Status::Draft,
         can_approve: actor.can(Permission::ApproveNotifications)
@@ -799,12 +833,17 @@ async fn notification_page(ctx: &Ctx, row: &NotificationRow, o: FormState) -> Ap
 pub async fn show(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
     let row = allowed!(ctx, id);
     let me = ctx.user()?;
-    ctx.audit_now(
+    let mut tx = ctx.state.db.begin().await?;
+    ctx.audit(
+        &mut tx,
         me.org(),
         ctx.event("notification.viewed", Outcome::Ok)
             .target("notification", row.id),
     )
     .await?;
+    // Opened: it leaves the person's list of replies received.
+    store::mark_seen(&mut tx, me.org(), row.nid(), me.user.id).await?;
+    tx.commit().await?;
     notification_page(&ctx, &row, FormState::default()).await
 }
 
@@ -1339,6 +1378,10 @@ struct ReplyPage<'a> {
     done: bool,
     error: String,
     token: String,
+    /// The reply as typed, kept when a file was refused.
+    kept: String,
+    /// How many files came with the reply just sent.
+    files_received: usize,
 }
 
 #[derive(Template)]
@@ -1413,13 +1456,21 @@ async fn by_token(ctx: &Ctx, token: &str) -> AppResult<Result<(OrgId, Notificati
     Ok(Ok((org, row)))
 }
 
+/// What the reply page shows besides the letter.
+#[derive(Default)]
+struct ReplyState {
+    done: bool,
+    error: String,
+    kept: String,
+    files_received: usize,
+}
+
 async fn reply_page(
     ctx: &Ctx,
     org: OrgId,
     row: &NotificationRow,
     token: &str,
-    done: bool,
-    error: String,
+    st: ReplyState,
 ) -> AppResult<Response> {
     let ring = ctx.state.keys.get(org).await?;
     let letter = store::letter(&ctx.state.db, &ring, org, row.nid()).await?;
@@ -1429,9 +1480,11 @@ async fn reply_page(
         number: row.protocol_number.clone(),
         subject,
         text,
-        done,
-        error,
+        done: st.done,
+        error: st.error,
         token: token.to_owned(),
+        kept: st.kept,
+        files_received: st.files_received,
     })
 }
 
@@ -1448,9 +1501,9 @@ pub async fn reply_form(ctx: Ctx, Path(token): Path<String>) -> AppResult<Respon
     )
     .await?;
     if row.status()? == Status::Sent {
-        record_institution_step(&ctx, org, &row, Status::Received, None).await?;
+        record_institution_step(&ctx, org, &row, Status::Received, None, &[]).await?;
     }
-    reply_page(&ctx, org, &row, &token, false, String::new()).await
+    reply_page(&ctx, org, &row, &token, ReplyState::default()).await
 }
 
 async fn record_institution_step(
@@ -1459,10 +1512,26 @@ async fn record_institution_step(
     row: &NotificationRow,
     to: Status,
     reply: Option<&str>,
+    files: &[CheckedFile],
 ) -> AppResult<()> {
     let ring = ctx.state.keys.get(org).await?;
     let now = ctx.state.now();
     let from = row.status()?;
+    // Who is told: the author and, for a case, its advisors.
+    let mut told: Vec<haven_domain::UserId> = row
+        .created_by
+        .map(haven_domain::UserId)
+        .into_iter()
+        .collect();
+    if let Some(case) = row.case_id
+        && let Some(s) = cases::summary(&ctx.state.db, org, CaseId(case)).await?
+    {
+        for a in s.advisors {
+            if !told.contains(&a) {
+                told.push(a);
+            }
+        }
+    }
     let mut tx = ctx.state.db.begin().await?;
     let moved = store::step(
         &mut tx,
@@ -1479,18 +1548,67 @@ async fn record_institution_step(
     )
     .await?;
     if let Some(text) = reply {
+        let reply_id = ctx.state.ids().id::<ReplyId>();
         store::add_reply(
             &mut tx,
             &ring,
             ctx.state.rng.as_ref(),
             org,
             row.nid(),
-            ctx.state.ids().id::<ReplyId>(),
+            reply_id,
             text,
             now,
         )
         .await?;
+        for f in files {
+            // A case's notification: the file is filed among the case's documents as well, as
+            // correspondence nobody on the staff uploaded.
+            let document_id = match row.case_id {
+                Some(case) => {
+                    let doc: DocumentId = ctx.state.ids().id();
+                    haven_store::documents::insert(
+                        &mut tx,
+                        &ring,
+                        ctx.state.rng.as_ref(),
+                        &ctx.state.ids(),
+                        org,
+                        &haven_store::documents::NewDocument {
+                            id: doc,
+                            case_id: CaseId(case),
+                            person_id: None,
+                            kind: DocumentKind::Correspondence,
+                            media_type: f.file_type.media_type(),
+                            name: f.name.clone(),
+                            content: &f.content,
+                            uploaded_by: None,
+                            now,
+                        },
+                    )
+                    .await?;
+                    Some(doc)
+                }
+                None => None,
+            };
+            store::add_reply_file(
+                &mut tx,
+                &ring,
+                ctx.state.rng.as_ref(),
+                org,
+                row.nid(),
+                &store::NewReplyFile {
+                    id: ctx.state.ids().uuid(),
+                    reply_id,
+                    media_type: f.file_type.media_type(),
+                    name: &f.name,
+                    content: &f.content,
+                    document_id,
+                },
+                now,
+            )
+            .await?;
+        }
     }
+    store::mark_unseen(&mut tx, org, row.nid(), &told, now).await?;
     ctx.audit(
         &mut tx,
         org,
@@ -1503,7 +1621,8 @@ async fn record_institution_step(
             Outcome::Ok,
         )
         .target("notification", row.id)
-        .details(json!({ "from": from.code(), "to": if moved { to.code() } else { from.code() } })),
+        .details(json!({ "from": from.code(), "to": if moved { to.code() } else { from.code() },
+            "files": files.iter().map(|f| json!({ "media_type": f.file_type.media_type(), "size": f.content.len() })).collect::<Vec<_>>() })),
     )
     .await?;
     if let Some(case) = row.case_id {
@@ -1514,7 +1633,8 @@ async fn record_institution_step(
         };
         let mut ev = NewEvent::new(kind, None);
         ev.ref_id = Some(row.id);
-        ev.data = json!({ "notification": row.id, "number": row.protocol_number });
+        ev.data =
+            json!({ "notification": row.id, "number": row.protocol_number, "files": files.len() });
         if let Some(text) = reply {
             ev.body = text.to_owned();
         }
@@ -1534,25 +1654,143 @@ async fn record_institution_step(
     Ok(())
 }
 
-/// POST /reply/{token}: the institution's reply; it lands on the case's timeline.
+/// The most files one reply may carry.
+pub const REPLY_FILES_MAX: usize = 10;
+
+/// A file of a reply whose content was checked.
+struct CheckedFile {
+    name: String,
+    content: Vec<u8>,
+    file_type: FileType,
+}
+
+/// The types an institution may attach to a reply: PDF, JPEG, PNG and text documents.
+fn reply_type_allowed(t: FileType) -> bool {
+    matches!(
+        t,
+        FileType::Pdf | FileType::Jpeg | FileType::Png | FileType::Docx | FileType::OpenDocument
+    )
+}
+
+/// What a reply sent: its fields, and its files (name, content). The form is multipart (with
+/// files); a plain form is taken too.
+async fn read_reply(
+    ctx: &Ctx,
+    req: Request,
+) -> AppResult<(Vec<(String, String)>, Vec<(String, Vec<u8>)>)> {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, &ctx.state)
+            .await
+            .map_err(|_| AppError::BadRequest)?;
+        return Ok((pairs, Vec::new()));
+    }
+    let mut m = Multipart::from_request(req, &ctx.state)
+        .await
+        .map_err(|_| AppError::BadRequest)?;
+    let too_large =
+        |e: &axum::extract::multipart::MultipartError| e.status() == StatusCode::PAYLOAD_TOO_LARGE;
+    let mut fields = Vec::new();
+    let mut files = Vec::new();
+    loop {
+        let field = match m.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if too_large(&e) => return Err(AppError::PayloadTooLarge),
+            Err(_) => return Err(AppError::BadRequest),
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "files" {
+            let file_name = field.file_name().unwrap_or("").to_owned();
+            let bytes = match field.bytes().await {
+                Ok(b) => b.to_vec(),
+                Err(e) if too_large(&e) => return Err(AppError::PayloadTooLarge),
+                Err(_) => return Err(AppError::BadRequest),
+            };
+            // A file input left empty still sends an empty part without a name.
+            if file_name.is_empty() && bytes.is_empty() {
+                continue;
+            }
+            files.push((safe_file_name(&file_name), bytes));
+        } else {
+            let text = field.text().await.map_err(|_| AppError::BadRequest)?;
+            fields.push((name, text));
+        }
+    }
+    Ok((fields, files))
+}
+
+/// POST /reply/{token}: the institution's reply, with files if any (multipart); it lands on the
+/// case's timeline, the files among the case's documents.
 pub async fn reply_submit(
     ctx: Ctx,
     Path(token): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    req: Request,
 ) -> AppResult<Response> {
+    // The token is checked before the body is read.
     let (org, row) = match by_token(&ctx, &token).await? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
+    let (pairs, uploads) = read_reply(&ctx, req).await?;
     let text: String = pairs
         .as_slice()
         .one("reply")
         .chars()
         .take(BODY_MAX)
         .collect();
-    if text.trim().is_empty() {
-        let tr = ctx.tr();
-        let mut res = reply_page(&ctx, org, &row, &token, false, tr.t("error-required")).await?;
+    let tr = ctx.tr();
+    let limit = ctx.state.settings.cases.upload_limit_bytes();
+    let mut errors = Vec::new();
+    let mut files = Vec::new();
+    if uploads.len() > REPLY_FILES_MAX {
+        errors.push(tr.t1("reply-too-many-files", "max", REPLY_FILES_MAX.to_string()));
+    }
+    for (name, content) in uploads {
+        let checked = if content.len() > limit {
+            Err("reply-file-too-large")
+        } else {
+            match check_upload(&name, &content, false) {
+                Ok(t) if reply_type_allowed(t) => Ok(t),
+                Ok(_) => Err("reply-file-type"),
+                Err(FileRefusal::Empty) => Err("error-file-empty"),
+                Err(FileRefusal::ExtensionMismatch) => Err("error-file-extension-mismatch"),
+                Err(_) => Err("reply-file-type"),
+            }
+        };
+        match checked {
+            Ok(file_type) => files.push(CheckedFile {
+                name,
+                content,
+                file_type,
+            }),
+            Err(code) => {
+                // A refused file is worth knowing about: someone may be probing the link.
+                ctx.audit_now(
+                    org,
+                    ctx.event("notification.reply_file_refused", Outcome::Denied)
+                        .target("notification", row.id)
+                        .details(json!({ "reason": code, "size": content.len() })),
+                )
+                .await?;
+                errors.push(tr.t1(code_message(code), "name", name));
+            }
+        }
+    }
+    if text.trim().is_empty() && files.is_empty() && errors.is_empty() {
+        errors.push(tr.t("error-required"));
+    }
+    if !errors.is_empty() {
+        let st = ReplyState {
+            error: errors.join(" "),
+            kept: text,
+            ..ReplyState::default()
+        };
+        let mut res = reply_page(&ctx, org, &row, &token, st).await?;
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(res);
     }
@@ -1562,8 +1800,67 @@ pub async fn reply_submit(
     } else {
         status
     };
-    record_institution_step(&ctx, org, &row, to, Some(&text)).await?;
-    reply_page(&ctx, org, &row, &token, true, String::new()).await
+    record_institution_step(&ctx, org, &row, to, Some(&text), &files).await?;
+    let st = ReplyState {
+        done: true,
+        files_received: files.len(),
+        ..ReplyState::default()
+    };
+    reply_page(&ctx, org, &row, &token, st).await
+}
+
+/// The message of a refused reply file (each takes the file's name).
+fn code_message(code: &str) -> &'static str {
+    match code {
+        "reply-file-too-large" => "reply-file-too-large",
+        "error-file-empty" => "reply-file-empty",
+        "error-file-extension-mismatch" => "reply-file-extension-mismatch",
+        _ => "reply-file-type",
+    }
+}
+
+/// GET /staff/notifications/{id}/reply-files/{fid}: a file an institution sent, as a download,
+/// audited. Someone who may not see the notification's case or contact is told it is not found.
+pub async fn reply_file(ctx: Ctx, Path((id, fid)): Path<(String, String)>) -> AppResult<Response> {
+    let row = match require(&ctx, &id).await? {
+        Ok(r) => r,
+        Err(_) => return Err(AppError::NotFound),
+    };
+    let me = ctx.user()?;
+    let fid: Uuid = fid.parse().map_err(|_| AppError::NotFound)?;
+    let ring = ctx.state.keys.get(me.org()).await?;
+    let (name, content) = store::reply_file_content(&ctx.state.db, &ring, me.org(), row.nid(), fid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    ctx.audit_now(
+        me.org(),
+        ctx.event("notification.reply_file_downloaded", Outcome::Ok)
+            .target("notification", row.id)
+            .details(json!({ "file": fid })),
+    )
+    .await?;
+    let mut res = content.into_response();
+    let h = res.headers_mut();
+    // Never rendered by the browser from Haven's origin, whatever the file holds.
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&super::documents::attachment(&name))
+            .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    Ok(res)
 }
 
 // The letter as PDF.

@@ -1,0 +1,33 @@
+-- Files an institution attaches to its reply through the reply link (issue 6), sealed like the
+-- portal's files (name and content); when the notification belongs to a case, the copy filed
+-- among the case's documents is named here. And who still has to see an institution's receipt or
+-- reply: the notification's author and the case's advisors, until they open the notification.
+-- Keep in step with migrations/postgres: the schema test compares the two.
+
+CREATE TABLE notification_reply_files (
+    org_id UUID NOT NULL,
+    id UUID NOT NULL,
+    notification_id UUID NOT NULL,
+    reply_id UUID NOT NULL,
+    media_type TEXT NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    name_enc BYTEA NOT NULL,
+    content_enc BYTEA NOT NULL,
+    document_id UUID,
+    received_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org_id, id),
+    FOREIGN KEY (org_id, notification_id) REFERENCES notifications (org_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (org_id, reply_id) REFERENCES notification_replies (org_id, id) ON DELETE CASCADE
+);
+CREATE INDEX notification_reply_files_notification ON notification_reply_files (org_id, notification_id);
+
+CREATE TABLE notification_unseen (
+    org_id UUID NOT NULL,
+    notification_id UUID NOT NULL,
+    user_id UUID NOT NULL,
+    since TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org_id, notification_id, user_id),
+    FOREIGN KEY (org_id, notification_id) REFERENCES notifications (org_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (org_id, user_id) REFERENCES users (org_id, id)
+);
+CREATE INDEX notification_unseen_user ON notification_unseen (org_id, user_id);
