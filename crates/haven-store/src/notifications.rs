@@ -53,6 +53,25 @@ pub struct Settings {
     pub protocol_format: ProtocolFormat,
     /// The purposes whose notifications a supervisor approves before they are sent.
     pub approval: Vec<Purpose>,
+    /// The letterhead of letters.
+    pub letterhead: Letterhead,
+    /// The line under the author's name in the signature block (a role or title), if any.
+    pub signature_title: String,
+}
+
+/// The organisation's details at the head of its letters (each may be empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Letterhead {
+    /// The postal address.
+    pub address: String,
+    /// The telephone.
+    pub phone: String,
+    /// The e-mail address.
+    pub email: String,
+    /// The web site.
+    pub web: String,
+    /// The registration number.
+    pub registration: String,
 }
 
 impl Default for Settings {
@@ -60,6 +79,8 @@ impl Default for Settings {
         Settings {
             protocol_format: ProtocolFormat::default(),
             approval: Purpose::ALL.to_vec(),
+            letterhead: Letterhead::default(),
+            signature_title: String::new(),
         }
     }
 }
@@ -73,19 +94,41 @@ impl Settings {
 
 /// The organisation's settings (the defaults until saved).
 pub async fn settings(db: &Db, org: OrgId) -> Result<Settings> {
-    let row: Option<(String, String)> = on_db!(db, |c| sqlx::query_as(
-        "SELECT protocol_format, approval_purposes FROM referral_settings WHERE org_id = $1"
+    type R = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+    );
+    let row: Option<R> = on_db!(db, |c| {
+        sqlx::query_as(
+        "SELECT protocol_format, approval_purposes, letterhead_address, letterhead_phone, letterhead_email, \
+         letterhead_web, letterhead_registration, signature_title FROM referral_settings WHERE org_id = $1"
     )
     .bind(org.0)
     .fetch_optional(c)
-    .await)?;
-    let Some((format, approval)) = row else {
+    .await
+    })?;
+    let Some((format, approval, address, phone, email, web, registration, signature_title)) = row
+    else {
         return Ok(Settings::default());
     };
     Ok(Settings {
         protocol_format: ProtocolFormat::parse(&format)
             .map_err(|e| StoreError::corrupt("referral_settings", "protocol_format", e))?,
         approval: approval.split(',').filter_map(Purpose::from_code).collect(),
+        letterhead: Letterhead {
+            address,
+            phone,
+            email,
+            web,
+            registration,
+        },
+        signature_title,
     })
 }
 
@@ -104,12 +147,22 @@ pub async fn save_settings(
         .join(",");
     execute!(
         tx,
-        "INSERT INTO referral_settings (org_id, protocol_format, approval_purposes, updated_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (org_id) DO UPDATE SET protocol_format = $2, approval_purposes = $3, updated_at = $4",
+        "INSERT INTO referral_settings (org_id, protocol_format, approval_purposes, updated_at, letterhead_address, \
+         letterhead_phone, letterhead_email, letterhead_web, letterhead_registration, signature_title) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (org_id) DO UPDATE SET protocol_format = $2, approval_purposes = $3, updated_at = $4, \
+         letterhead_address = $5, letterhead_phone = $6, letterhead_email = $7, letterhead_web = $8, \
+         letterhead_registration = $9, signature_title = $10",
         org.0,
         s.protocol_format.as_str(),
         approval,
-        now
+        now,
+        s.letterhead.address.as_str(),
+        s.letterhead.phone.as_str(),
+        s.letterhead.email.as_str(),
+        s.letterhead.web.as_str(),
+        s.letterhead.registration.as_str(),
+        s.signature_title.as_str()
     )?;
     Ok(())
 }

@@ -75,6 +75,14 @@ conformance!(async fn notifications_number_seal_and_move_through_their_workflow(
     let settings = Settings {
         protocol_format: ProtocolFormat::parse("{n}/{year}").unwrap(),
         approval: vec![Purpose::Report],
+        letterhead: store::Letterhead {
+            address: "Bulevar kralja Aleksandra 1, 11000 Beograd".into(),
+            phone: "+381 11 123 4567".into(),
+            email: "kancelarija@astra.example".into(),
+            web: "https://astra.example".into(),
+            registration: "Matični broj 17123456".into(),
+        },
+        signature_title: "Koordinatorka programa".into(),
     };
     store::save_settings(&mut tx, org.id, &settings, now).await.unwrap();
     tx.commit().await.unwrap();

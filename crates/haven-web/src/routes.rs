@@ -732,6 +732,17 @@ pub fn table() -> Vec<Route> {
             Staff(P::ViewNotifications),
             staff::referrals::reply_file,
         ),
+        // The notification settings: protocol numbers, approval, letterhead and signature.
+        get_(
+            "/staff/notifications/settings",
+            Staff(P::ApproveNotifications),
+            staff::referrals::settings_form,
+        ),
+        post_(
+            "/staff/notifications/settings",
+            Staff(P::ApproveNotifications),
+            staff::referrals::save_settings,
+        ),
     ]
 }
 

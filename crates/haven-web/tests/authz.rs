@@ -319,6 +319,16 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/staff/notifications/{id}/reply-files/{fid}",
         Who::Roles(CASES),
     ),
+    (
+        "GET",
+        "/staff/notifications/settings",
+        Who::Roles(SUPERVISOR),
+    ),
+    (
+        "POST",
+        "/staff/notifications/settings",
+        Who::Roles(SUPERVISOR),
+    ),
 ];
 
 /// Who may edit the portal's pages.

@@ -479,3 +479,80 @@ conformance!(async fn an_institution_replies_with_files_and_the_counsellor_is_to
     ];
     assert!(copies.contains(&pdf) && copies.contains(&png));
 });
+
+/// The value of a text field as the forms render it (`name="…" type="text" value="…"`).
+fn field_value(page: &Page, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" type=\"text\" value=\"");
+    let start = page.text.find(&marker)? + marker.len();
+    let end = page.text[start..].find('"')? + start;
+    Some(haven_testkit::html_unescape(&page.text[start..end]))
+}
+
+conformance!(async fn supervisors_set_the_protocol_format_approval_letterhead_and_signature(backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.session.idle_timeout_minutes = 24 * 60;
+        s.session.absolute_lifetime_hours = 72;
+        s.org.name = "Udruženje Astra — Удружење Астра".into();
+    })
+    .await;
+    let (c, _) = app.signed_in(&[Role::Counsellor]).await;
+    let (boss, _) = app.signed_in(&[Role::Supervisor]).await;
+    let inspectorate = institution(&app, InstitutionKind::LabourInspectorate).await;
+    let page = boss.get("/staff/notifications/settings").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert_eq!(field_value(&page, "protocol_format").as_deref(), Some("{n}/{year}"));
+    assert_eq!(c.get("/staff/notifications/settings").await.status, StatusCode::FORBIDDEN);
+
+    let mut fields = vec![("protocol_format", "BR-{year}"), ("approval", "request_for_action"),
+        ("letterhead_address", "Kralja Petra 12, 32000 Čačak"), ("letterhead_phone", "+381 32 123 456"),
+        ("letterhead_email", "kancelarija@astra.example"), ("letterhead_web", "https://astra.example"),
+        ("letterhead_registration", "28123456"), ("signature_title", "Координаторка програма")];
+    // A format without {n} is refused, in the user's language, with the input kept.
+    let res = boss.submit("/staff/notifications/settings", "/staff/notifications/settings", &fields).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.contains("The format must contain {n}, the number in the register."), "{}", res.text);
+    assert_eq!(field_value(&res, "protocol_format").as_deref(), Some("BR-{year}"));
+    assert_eq!(field_value(&res, "letterhead_address").as_deref(), Some("Kralja Petra 12, 32000 Čačak"));
+    assert!(res.contains("value=\"request_for_action\" checked"), "{}", res.text);
+    // A bad e-mail address too.
+    fields[0] = ("protocol_format", "{n}-{year}");
+    fields[4] = ("letterhead_email", "kancelarija");
+    let res = boss.submit("/staff/notifications/settings", "/staff/notifications/settings", &fields).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.contains("Enter an e-mail address such as name@example.org."), "{}", res.text);
+    fields[4] = ("letterhead_email", "kancelarija@astra.example");
+    let res = boss.submit("/staff/notifications/settings", "/staff/notifications/settings", &fields).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let page = boss.get(&res.location()).await;
+    assert!(page.contains("id=\"settings-saved\"") && field_value(&page, "protocol_format").as_deref() == Some("{n}-{year}"), "{}", page.text);
+    assert!(page.contains("value=\"request_for_action\" checked") && !page.contains("value=\"report\" checked"), "{}", page.text);
+    let saved = audit_list(&app.state.db, app.state.default_org, &AuditFilter {
+        action_prefix: Some("notification.settings_saved".into()),
+        ..Default::default()
+    }, 100).await.unwrap();
+    assert_eq!(saved.len(), 1);
+
+    // A report now needs no approval, takes the new number format, and its PDF carries the
+    // letterhead and the signature block.
+    let case = open_case(&c).await;
+    let res = write(&c, &case, &[("purpose", "report"), ("institution", &inspectorate), ("recipient_person", "Inspektor Đorđe Šćepanović"),
+        ("letter_language", "sr-latn"), ("subject", "Agencija bez dozvole"),
+        ("letter_body", "Agencija Sloboda d.o.o. zapošljava bez dozvole."), ("deadline", "2026-12-28")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let id = res.location().trim_start_matches("/staff/notifications/").to_owned();
+    step(&c, &id, "submit", &[]).await;
+    let page = c.get(&format!("/staff/notifications/{id}")).await;
+    assert!(page.contains("Notification 1-2026") && page.contains("data-status=\"approved\""), "{}", page.text);
+    let text = pdftotext(&c.get_bytes(&format!("/staff/notifications/{id}/letter.pdf")).await);
+    for expected in ["Udruženje Astra — Удружење Астра", "Kralja Petra 12, 32000 Čačak",
+        "Tel. +381 32 123 456 · E-pošta: kancelarija@astra.example · https://astra.example", "Matični broj 28123456",
+        "Test counsellor", "Координаторка програма"] {
+        assert!(text.contains(expected), "{expected:?} not in {text:?}");
+    }
+    // The signature block comes after the letter's text: author, title, organisation.
+    let body_at = text.find("zapošljava bez dozvole").unwrap();
+    let author_at = text.rfind("Test counsellor").unwrap();
+    let title_at = text.find("Координаторка програма").unwrap();
+    assert!(body_at < author_at && author_at < title_at, "{text}");
+    assert!(text[title_at..].contains("Udruženje Astra"), "{text}");
+});

@@ -1889,16 +1889,243 @@ pub async fn letter_pdf(
     } else {
         tr.t1("letter-reply-link", "link", reply_link.to_owned())
     };
+    let settings = store::settings(&ctx.state.db, org).await?;
+    let author = match row.created_by {
+        Some(u) => users::get(&ctx.state.db, org, haven_domain::UserId(u))
+            .await?
+            .map(|u| u.display_name)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
     let pdf = crate::letters::LetterPdf {
         organisation: ctx.state.settings.org.name.clone(),
-        letterhead_lines: Vec::new(),
+        letterhead_lines: letterhead_lines(&tr, &settings.letterhead),
         reference,
         subject,
         text,
-        signature: Vec::new(),
+        signature: signature_block(
+            &author,
+            &settings.signature_title,
+            &ctx.state.settings.org.name,
+        ),
         footer,
     };
     crate::letters::render(&pdf).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// The letterhead's lines under the organisation's name, in the letter's language; empty
+/// details are left out.
+pub fn letterhead_lines(tr: &Tr<'_>, l: &store::Letterhead) -> Vec<String> {
+    let mut out = Vec::new();
+    if !l.address.trim().is_empty() {
+        out.push(l.address.trim().to_owned());
+    }
+    let contact: Vec<String> = [
+        ("letterhead-phone", &l.phone),
+        ("letterhead-email", &l.email),
+        ("letterhead-web", &l.web),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.trim().is_empty())
+    .map(|(id, v)| tr.t1(id, "value", v.trim().to_owned()))
+    .collect();
+    if !contact.is_empty() {
+        out.push(contact.join(" · "));
+    }
+    if !l.registration.trim().is_empty() {
+        out.push(tr.t1(
+            "letterhead-registration",
+            "value",
+            l.registration.trim().to_owned(),
+        ));
+    }
+    out
+}
+
+/// The signature block: the author's name, the role or title line when one is set, the
+/// organisation's name.
+pub fn signature_block(author: &str, title: &str, organisation: &str) -> Vec<String> {
+    [author, title, organisation]
+        .into_iter()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+// The settings: protocol numbers, approval, letterhead and signature.
+
+#[derive(Template)]
+#[template(path = "staff/notification_settings.html")]
+struct SettingsPage<'a> {
+    page: Page<'a>,
+    f: FormView,
+    errors: FormErrors,
+    saved: bool,
+}
+
+/// The longest letterhead line or signature title.
+const LETTERHEAD_MAX: usize = 200;
+
+/// The fields of the letterhead on the settings form.
+const LETTERHEAD_FIELDS: [&str; 5] = [
+    "letterhead_address",
+    "letterhead_phone",
+    "letterhead_email",
+    "letterhead_web",
+    "letterhead_registration",
+];
+
+async fn settings_page(ctx: &Ctx, o: FormState, saved: bool) -> AppResult<Response> {
+    let me = ctx.user()?;
+    let tr = ctx.tr();
+    let s = store::settings(&ctx.state.db, me.org()).await?;
+    let mut b = FormBuilder::new(
+        &tr,
+        &o,
+        "settings",
+        "/staff/notifications/settings".to_owned(),
+        "notification-settings-title",
+        "notification-settings-submit",
+    )
+    .text("protocol_format")
+    .default(s.protocol_format.as_str())
+    .hint("notification-settings-protocol-hint")
+    .checks("approval", opts::<Purpose>(&tr));
+    let failed = b.mine();
+    let values = [
+        s.letterhead.address.as_str(),
+        s.letterhead.phone.as_str(),
+        s.letterhead.email.as_str(),
+        s.letterhead.web.as_str(),
+        s.letterhead.registration.as_str(),
+    ];
+    for (name, v) in LETTERHEAD_FIELDS.into_iter().zip(values) {
+        b = b.text(name).default(v);
+    }
+    b = b
+        .text("signature_title")
+        .default(&s.signature_title)
+        .hint("notification-settings-signature-hint");
+    let mut f = b.build();
+    if !failed && let Some(x) = f.fields.iter_mut().find(|x| x.name == "approval") {
+        x.values = s.approval.iter().map(|p| p.code().to_owned()).collect();
+    }
+    let errors = o.errors.clone();
+    render(&SettingsPage {
+        page: ctx.page("notification-settings-title"),
+        f,
+        errors,
+        saved,
+    })
+}
+
+/// What the settings page is opened with.
+#[derive(Debug, Default, Deserialize)]
+pub struct SettingsQuery {
+    #[serde(default)]
+    saved: String,
+}
+
+/// GET /staff/notifications/settings (supervisors).
+pub async fn settings_form(ctx: Ctx, Query(q): Query<SettingsQuery>) -> AppResult<Response> {
+    settings_page(&ctx, FormState::default(), q.saved == "1").await
+}
+
+/// POST /staff/notifications/settings: checked (the protocol format must contain `{n}`), saved
+/// and audited; on failure the page again, with the messages and what was typed.
+pub async fn save_settings(
+    ctx: Ctx,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let me = ctx.user()?.clone();
+    let form = pairs.as_slice();
+    let mut p = Parser::new(form, parse_ctx(&ctx));
+    let format = match domain::ProtocolFormat::parse(form.one("protocol_format")) {
+        Ok(f) => Some(f),
+        Err(domain::ProtocolFormatError::NoNumber) => {
+            p.errors.add("protocol_format", "protocol-format-no-number");
+            None
+        }
+        Err(domain::ProtocolFormatError::Shape) => {
+            p.errors.add("protocol_format", "protocol-format-shape");
+            None
+        }
+    };
+    let mut approval = Vec::new();
+    for v in form.all("approval") {
+        match Purpose::from_code(v) {
+            Some(x) if !approval.contains(&x) => approval.push(x),
+            Some(_) => {}
+            None => {
+                if p.errors.for_field("approval").is_none() {
+                    p.errors.add("approval", "code-unknown");
+                }
+            }
+        }
+    }
+    let mut lines: Vec<String> = LETTERHEAD_FIELDS
+        .iter()
+        .map(|n| p.text_max(n, LETTERHEAD_MAX).trim().to_owned())
+        .collect();
+    let signature_title = p
+        .text_max("signature_title", LETTERHEAD_MAX)
+        .trim()
+        .to_owned();
+    if !lines[2].is_empty()
+        && let Err(e) = haven_domain::validate::EmailAddress::parse("letterhead_email", &lines[2])
+    {
+        p.errors.add("letterhead_email", e.code);
+    }
+    let errors = p.errors;
+    let (Some(protocol_format), true) = (format, errors.is_empty()) else {
+        let o = FormState {
+            section: "settings",
+            errors: FormErrors::from_validation(&ctx.tr(), &errors),
+            kept: form.to_vec(),
+        };
+        let mut res = settings_page(&ctx, o, false).await?;
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(res);
+    };
+    let registration = lines.pop().unwrap_or_default();
+    let web = lines.pop().unwrap_or_default();
+    let email = lines.pop().unwrap_or_default();
+    let phone = lines.pop().unwrap_or_default();
+    let address = lines.pop().unwrap_or_default();
+    let before = store::settings(&ctx.state.db, me.org()).await?;
+    let settings = store::Settings {
+        protocol_format,
+        approval: Purpose::ALL
+            .iter()
+            .copied()
+            .filter(|x| approval.contains(x))
+            .collect(),
+        letterhead: store::Letterhead {
+            address,
+            phone,
+            email,
+            web,
+            registration,
+        },
+        signature_title,
+    };
+    let now = ctx.state.now();
+    let mut tx = ctx.state.db.begin().await?;
+    store::save_settings(&mut tx, me.org(), &settings, now).await?;
+    ctx.audit(
+        &mut tx,
+        me.org(),
+        ctx.event("notification.settings_saved", Outcome::Ok).details(json!({
+            "protocol_format": { "from": before.protocol_format.as_str(), "to": settings.protocol_format.as_str() },
+            "approval": settings.approval.iter().map(|x| x.code()).collect::<Vec<_>>(),
+            "letterhead_changed": before.letterhead != settings.letterhead,
+            "signature_changed": before.signature_title != settings.signature_title,
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other("/staff/notifications/settings?saved=1"))
 }
 
 /// A file name for a protocol number (`12/2026` → `12-2026.pdf`).

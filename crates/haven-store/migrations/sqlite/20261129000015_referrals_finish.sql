@@ -2,6 +2,7 @@
 -- portal's files (name and content); when the notification belongs to a case, the copy filed
 -- among the case's documents is named here. And who still has to see an institution's receipt or
 -- reply: the notification's author and the case's advisors, until they open the notification.
+-- Also the letterhead and signature block of the organisation's letters.
 -- Keep in step with migrations/postgres: the schema test compares the two.
 
 CREATE TABLE notification_reply_files (
@@ -31,3 +32,11 @@ CREATE TABLE notification_unseen (
     FOREIGN KEY (org_id, user_id) REFERENCES users (org_id, id)
 );
 CREATE INDEX notification_unseen_user ON notification_unseen (org_id, user_id);
+
+-- The letterhead and signature block of letters (the organisation's own details: plain).
+ALTER TABLE referral_settings ADD COLUMN letterhead_address TEXT NOT NULL DEFAULT '';
+ALTER TABLE referral_settings ADD COLUMN letterhead_phone TEXT NOT NULL DEFAULT '';
+ALTER TABLE referral_settings ADD COLUMN letterhead_email TEXT NOT NULL DEFAULT '';
+ALTER TABLE referral_settings ADD COLUMN letterhead_web TEXT NOT NULL DEFAULT '';
+ALTER TABLE referral_settings ADD COLUMN letterhead_registration TEXT NOT NULL DEFAULT '';
+ALTER TABLE referral_settings ADD COLUMN signature_title TEXT NOT NULL DEFAULT '';
