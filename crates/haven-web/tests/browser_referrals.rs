@@ -117,12 +117,19 @@ haven_testkit::browser_test! {
         i.goto(&link).await;
         wait_for(&i, "id=\"reply-received\"").await;
         i.type_into("#reply", "Inspekcijski nadzor obavljen; pokrenut prekršajni postupak.").await;
+        // With the inspection's record attached.
+        let record = std::env::temp_dir().join(format!("zapisnik-{}.pdf", std::process::id()));
+        std::fs::write(&record, b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n").unwrap();
+        i.find("#files").await.send_keys(record.to_str().unwrap()).await.unwrap();
         i.click("#reply-submit").await;
         wait_for(&i, "id=\"reply-done\"").await;
+        assert!(i.text("#reply-files-received").await.contains('1'));
+        let _ = std::fs::remove_file(&record);
 
-        // The counsellor sees the reply and records the outcome.
+        // The counsellor sees the reply with its file and records the outcome.
         b.goto(&notification).await;
         wait_for(&b, "pokrenut prekršajni postupak").await;
+        assert!(b.text("#reply-files").await.contains("zapisnik-"), "the file is listed");
         choose(&b, "#outcome", "misdemeanour_proceedings_started").await;
         b.click("#outcome-submit").await;
         wait_for(&b, "data-status=\"outcome_recorded\"").await;

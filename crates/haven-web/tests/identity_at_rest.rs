@@ -557,10 +557,16 @@ const REFERRAL_SECRETS: [&str; 3] = [
     "Zaposlena Radojka kod Kvrgovića",
 ];
 
-/// The needles of [`REFERRAL_SECRETS`].
+/// A file the institution attaches to its reply: its name, and a witness named in its content.
+const REPLY_FILE_SECRETS: [&str; 2] = [
+    "Zapisnik Blagomira Šćekića.pdf",
+    "Svedok Vukašinović-Trnokopić",
+];
+
+/// The needles of [`REFERRAL_SECRETS`] and [`REPLY_FILE_SECRETS`].
 fn referral_needles() -> Vec<String> {
     let mut values: Vec<String> = Vec::new();
-    for v in REFERRAL_SECRETS {
+    for v in REFERRAL_SECRETS.into_iter().chain(REPLY_FILE_SECRETS) {
         values.push(v.to_owned());
         values.extend(
             v.split(|c: char| c.is_whitespace() || c == '-')
@@ -643,12 +649,20 @@ async fn referral_work(app: &TestApp) {
     let anon = app.client();
     let reply = format!("/reply/{link}");
     anon.get(&reply).await;
+    let content = format!(
+        "%PDF-1.4\n% {}\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n",
+        REPLY_FILE_SECRETS[1]
+    );
     let res = anon
-        .submit(&reply, &reply, &[("reply", REFERRAL_SECRETS[2])])
+        .post_multipart_files(
+            &reply,
+            &[("reply", REFERRAL_SECRETS[2])],
+            &[("files", REPLY_FILE_SECRETS[0], content.into_bytes())],
+        )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     let page = c.get(&n).await;
-    for s in REFERRAL_SECRETS {
+    for s in REFERRAL_SECRETS.into_iter().chain([REPLY_FILE_SECRETS[0]]) {
         assert!(page.contains(s), "{s} is shown to staff");
     }
     assert!(

@@ -1117,7 +1117,7 @@ notification-attachments = Documents sent with the letter
 reply-files-label = Attach files (optional)
 reply-files-hint = PDF, JPEG, PNG, DOCX or ODT, up to 10 files.
 reply-files-received = { $count ->
-    [one] One file was received with your reply.
+    [one] { $count } file was received with your reply.
    *[other] { $count } files were received with your reply.
 }
 reply-file-type = { $name }: only PDF, JPEG, PNG, DOCX and ODT files can be attached. Your reply was not sent yet; choose the files again.

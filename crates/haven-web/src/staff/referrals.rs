@@ -1409,7 +1409,8 @@ async fn reply_throttled(ctx: &Ctx) -> AppResult<bool> {
         haven_store::audit::count_from(db, "notification.reply_link_refused", ip, since).await?;
     let used = haven_store::audit::count_from(db, "notification.reply_link_opened", ip, since)
         .await?
-        + haven_store::audit::count_from(db, "notification.replied", ip, since).await?;
+        + haven_store::audit::count_from(db, "notification.replied", ip, since).await?
+        + haven_store::audit::count_from(db, "notification.reply_file_refused", ip, since).await?;
     Ok(refused >= REPLY_REFUSALS_LIMIT || used >= REPLY_USES_LIMIT)
 }
 
