@@ -55,6 +55,11 @@ pub const TABLES: &[EncryptedTable] = &[
     crate::notifications::ENCRYPTED[1],
     crate::portal::ENCRYPTED[0],
     crate::portal::ENCRYPTED[1],
+    crate::agencies::ENCRYPTED[0],
+    crate::agencies::ENCRYPTED[1],
+    crate::agencies::ENCRYPTED[2],
+    crate::agencies::ENCRYPTED[3],
+    crate::agencies::ENCRYPTED[4],
 ];
 
 /// What a scan of one column found.

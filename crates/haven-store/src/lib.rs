@@ -11,6 +11,7 @@
 //!
 //! One module per feature, with the same names as in the other layers.
 
+pub mod agencies;
 pub mod api_tokens;
 pub mod audit;
 pub mod cases;
