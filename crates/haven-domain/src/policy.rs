@@ -58,11 +58,13 @@ pub enum Permission {
     EditAgencies,
     /// Decide which agencies the public portal warns about.
     PublishAgencyWarnings,
+    /// Import the official register of licensed agencies and confirm its uncertain matches.
+    ImportRegister,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 21] = [
+    pub const ALL: [Permission; 22] = [
         Permission::UseStaffApp,
         Permission::ManageUsers,
         Permission::ViewAudit,
@@ -84,6 +86,7 @@ impl Permission {
         Permission::ViewAgencies,
         Permission::EditAgencies,
         Permission::PublishAgencyWarnings,
+        Permission::ImportRegister,
     ];
 
     /// The stable code (stored in API token scopes, shown to scripts).
@@ -110,6 +113,7 @@ impl Permission {
             Permission::ViewAgencies => "view_agencies",
             Permission::EditAgencies => "edit_agencies",
             Permission::PublishAgencyWarnings => "publish_agency_warnings",
+            Permission::ImportRegister => "import_register",
         }
     }
 
@@ -142,6 +146,7 @@ pub fn grants(role: Role, permission: Permission) -> bool {
         P::ViewAgencies => works_with_cases(role),
         P::EditAgencies => works_at_the_desk(role),
         P::PublishAgencyWarnings => matches!(role, R::Admin | R::Supervisor),
+        P::ImportRegister => matches!(role, R::Admin | R::Supervisor),
     }
 }
 

@@ -29,6 +29,7 @@ pub mod notifications;
 pub mod orgs;
 pub mod people;
 pub mod portal;
+pub mod register;
 pub mod sealing;
 pub mod second_factor;
 pub mod sessions;

@@ -705,6 +705,32 @@ pub fn table() -> Vec<Route> {
             Staff(P::EditPortal),
             staff::portal::save,
         ),
+        // The official register of licensed agencies.
+        get_(
+            "/staff/agencies/register",
+            Staff(P::ImportRegister),
+            staff::register::index,
+        ),
+        upload_(
+            "/staff/agencies/register",
+            Staff(P::ImportRegister),
+            staff::register::upload,
+        ),
+        get_(
+            "/staff/agencies/register/imports/{id}",
+            Staff(P::ImportRegister),
+            staff::register::show,
+        ),
+        post_(
+            "/staff/agencies/register/imports/{id}/mapping",
+            Staff(P::ImportRegister),
+            staff::register::save_mapping,
+        ),
+        post_(
+            "/staff/agencies/register/imports/{id}/confirm",
+            Staff(P::ImportRegister),
+            staff::register::confirm,
+        ),
     ]
 }
 

@@ -279,6 +279,11 @@ fn nav(tr: &Tr<'_>, user: &CurrentUser, path: &str) -> Vec<NavItem> {
         Permission::ViewNotifications,
     ));
     items.push(("/staff/portal", "nav-portal", Permission::EditPortal));
+    items.push((
+        "/staff/agencies/register",
+        "nav-register",
+        Permission::ImportRegister,
+    ));
     items
         .into_iter()
         .filter(|(_, _, p)| actor.can(*p))

@@ -298,7 +298,27 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/staff/portal/pages/{slug}/{lang}",
         Who::Roles(PORTAL),
     ),
+    ("GET", "/staff/agencies/register", Who::Roles(REGISTER)),
+    ("POST", "/staff/agencies/register", Who::Roles(REGISTER)),
+    (
+        "GET",
+        "/staff/agencies/register/imports/{id}",
+        Who::Roles(REGISTER),
+    ),
+    (
+        "POST",
+        "/staff/agencies/register/imports/{id}/mapping",
+        Who::Roles(REGISTER),
+    ),
+    (
+        "POST",
+        "/staff/agencies/register/imports/{id}/confirm",
+        Who::Roles(REGISTER),
+    ),
 ];
+
+/// Who may import the official register of agencies.
+const REGISTER: &[Role] = &[Role::Admin, Role::Supervisor];
 
 /// Who may edit the portal's pages.
 const PORTAL: &[Role] = &[Role::Admin, Role::PortalEditor];

@@ -12,6 +12,7 @@ pub mod people;
 pub mod portal;
 pub mod profile;
 pub mod referrals;
+pub mod register;
 pub mod second_factor;
 pub mod tokens;
 pub mod users;
