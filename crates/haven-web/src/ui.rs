@@ -279,6 +279,7 @@ fn nav(tr: &Tr<'_>, user: &CurrentUser, path: &str) -> Vec<NavItem> {
         Permission::ViewNotifications,
     ));
     items.push(("/staff/portal", "nav-portal", Permission::EditPortal));
+    items.push(("/staff/agencies", "nav-agencies", Permission::ViewAgencies));
     items.push((
         "/staff/agencies/register",
         "nav-register",

@@ -1,6 +1,7 @@
 //! The staff application: one module per feature.
 
 pub mod access;
+pub mod agencies;
 pub mod audit;
 pub mod cases;
 pub mod court;
