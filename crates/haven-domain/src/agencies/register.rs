@@ -683,6 +683,15 @@ pub fn parse(
     Ok(parsed)
 }
 
+/// The whole reading of an unknown file, as a fuzz target would drive it: format detected,
+/// headers read, mapping guessed, rows parsed. `None` when the file cannot be read at all. Never
+/// panics, whatever the bytes.
+pub fn parse_any(bytes: &[u8]) -> Option<ParsedRegister> {
+    let format = FileFormat::detect(bytes);
+    let headers = read_headers(bytes, format).ok()?;
+    parse(bytes, format, &ColumnMapping::guess(&headers)).ok()
+}
+
 /// What changed between two versions of a register.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RegisterDiff {

@@ -426,6 +426,9 @@ fn parsing_never_panics_on_any_bytes() {
             }
         }
     }
+    // The whole files read through the fuzz entry point.
+    assert_eq!(parse_any(V1).map(|p| p.rows.len()), Some(6));
+    assert_eq!(parse_any(&xlsx).map(|p| p.errors.len()), Some(2));
     // Truncated workbooks, at every length class.
     for cut in (0..xlsx.len()).step_by(97) {
         let _ = parse(&xlsx[..cut], FileFormat::Xlsx, &mapping);
