@@ -212,7 +212,7 @@ conformance!(async fn a_register_is_imported_twice_with_its_differences(backend)
     // Confirming needs a decision on every uncertain match; nothing is written without.
     let confirm = format!("{url}/confirm");
     let undecided = c
-        .post_form(&confirm, &[("csrf", &csrf), (&format!("decide_4"), &work_force.to_string())])
+        .post_form(&confirm, &[("csrf", &csrf), ("decide_4", &work_force.to_string())])
         .await;
     assert_eq!(undecided.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(undecided.contains("id=\"confirm-error\""));

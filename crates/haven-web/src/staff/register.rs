@@ -819,7 +819,9 @@ pub async fn confirm(
         .filter(|(_, v)| !v.is_empty())
         .collect();
     let mut missing = HashSet::new();
-    let mut resolved: Vec<(RegisterRow, Option<(Uuid, Option<NaiveDate>)>, Matched)> = Vec::new();
+    // Each row with the agency it is (and that agency's licence date), or none for a new one.
+    type Known = Option<(Uuid, Option<NaiveDate>)>;
+    let mut resolved: Vec<(RegisterRow, Known, Matched)> = Vec::new();
     for m in &p.matches {
         if let Some(c) = &m.certain {
             resolved.push((
