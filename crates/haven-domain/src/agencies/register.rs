@@ -18,6 +18,9 @@ use crate::script;
 pub const MAX_ROWS: usize = 50_000;
 /// Longest cell kept (longer cells are a row error).
 pub const MAX_CELL_CHARS: usize = 1_000;
+/// Most bytes the parts of a workbook may expand to when decompressed (a real register of a few
+/// hundred rows expands to a few MiB; a compressed bomb to gigabytes).
+pub const MAX_XLSX_EXPANDED: u64 = 200 * 1024 * 1024;
 /// Rows searched for the header row above the data (title lines come first in published files).
 const HEADER_SEARCH_ROWS: usize = 20;
 
@@ -273,6 +276,9 @@ pub enum RegisterError {
     /// More rows than an import accepts.
     #[error("the file has more than {MAX_ROWS} rows")]
     TooManyRows,
+    /// A workbook that expands to more than [`MAX_XLSX_EXPANDED`] bytes.
+    #[error("the workbook expands to more than {MAX_XLSX_EXPANDED} bytes")]
+    TooLarge,
 }
 
 impl RegisterError {
@@ -285,6 +291,7 @@ impl RegisterError {
             RegisterError::Csv(_) => "register_bad_csv",
             RegisterError::Xlsx(_) => "register_bad_xlsx",
             RegisterError::TooManyRows => "register_too_many_rows",
+            RegisterError::TooLarge => "register_too_large",
         }
     }
 }
@@ -421,8 +428,28 @@ fn sniff_delimiter(bytes: &[u8]) -> u8 {
     }
 }
 
+/// Decompresses every part of the archive into nothing, counting, and refuses it once the total
+/// passes `limit`: the sizes an archive declares can lie, the bytes cannot.
+fn check_expansion(bytes: &[u8], limit: u64) -> Result<(), RegisterError> {
+    use std::io::Read;
+    let bad = |e: &dyn std::fmt::Display| RegisterError::Xlsx(e.to_string());
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| bad(&e))?;
+    let mut total = 0u64;
+    for i in 0..archive.len() {
+        let part = archive.by_index(i).map_err(|e| bad(&e))?;
+        let left = limit.saturating_sub(total);
+        total +=
+            std::io::copy(&mut part.take(left + 1), &mut std::io::sink()).map_err(|e| bad(&e))?;
+        if total > limit {
+            return Err(RegisterError::TooLarge);
+        }
+    }
+    Ok(())
+}
+
 fn xlsx_grid(bytes: &[u8]) -> Result<Grid, RegisterError> {
     use calamine::{Data, Reader, Xlsx};
+    check_expansion(bytes, MAX_XLSX_EXPANDED)?;
     let mut workbook: Xlsx<_> =
         Xlsx::new(Cursor::new(bytes)).map_err(|e| RegisterError::Xlsx(e.to_string()))?;
     let range = workbook

@@ -91,3 +91,4 @@ register_missing_column = a column is missing
 register_bad_csv = it is not a readable CSV file
 register_bad_xlsx = it is not a readable XLSX workbook
 register_too_many_rows = it has too many rows
+register_too_large = it expands to too much data

@@ -91,3 +91,4 @@ register_missing_column = nedostaje kolona
 register_bad_csv = nije čitljiva CSV datoteka
 register_bad_xlsx = nije čitljiva XLSX radna sveska
 register_too_many_rows = ima previše redova
+register_too_large = raspakovana je prevelika

@@ -434,3 +434,15 @@ fn parsing_never_panics_on_any_bytes() {
         let _ = parse(&xlsx[..cut], FileFormat::Xlsx, &mapping);
     }
 }
+
+#[test]
+fn a_workbook_that_expands_too_far_is_refused_before_it_is_read() {
+    let bytes = v1_xlsx();
+    assert_eq!(check_expansion(&bytes, MAX_XLSX_EXPANDED), Ok(()));
+    assert_eq!(check_expansion(&bytes, 1024), Err(RegisterError::TooLarge));
+    assert_eq!(RegisterError::TooLarge.code(), "register_too_large");
+    assert!(matches!(
+        check_expansion(b"PK\x03\x04 not a zip", 1024),
+        Err(RegisterError::Xlsx(_))
+    ));
+}
