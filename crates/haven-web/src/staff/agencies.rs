@@ -918,6 +918,29 @@ pub async fn add_alias(
     Ok(see_other(&format!("/staff/agencies/{}#aliases", row.id)))
 }
 
+/// POST /staff/agencies/{id}/aliases/{did}/remove.
+pub async fn remove_alias(
+    ctx: Ctx,
+    Path((id, aid)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let me = ctx.user()?.clone();
+    let row = find_row(&ctx, &id).await?;
+    let aid: Uuid = aid.parse().map_err(|_| AppError::NotFound)?;
+    let mut tx = ctx.state.db.begin().await?;
+    if !store::remove_alias(&mut tx, me.org(), row.id, aid).await? {
+        return Err(AppError::NotFound);
+    }
+    ctx.audit(
+        &mut tx,
+        me.org(),
+        ctx.event("agency.alias_removed", Outcome::Ok)
+            .target("agency", row.id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/staff/agencies/{}#aliases", row.id)))
+}
+
 /// POST /staff/agencies/{id}/channels (`ch_kind` optional, `ch_value`): a channel, refused when
 /// it cannot be read or another agency holds it (the message names and links that agency).
 pub async fn add_channel(
