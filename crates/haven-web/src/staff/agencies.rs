@@ -1059,7 +1059,7 @@ pub async fn add_action(
     let notification = match form.one("act_notification") {
         "" => None,
         v => {
-            let n = v.parse::<Uuid>().ok().filter(|_| true);
+            let n = v.parse::<Uuid>().ok();
             let known = match n {
                 Some(n) => notifications::list(&ctx.state.db, me.org())
                     .await?
@@ -1073,10 +1073,11 @@ pub async fn add_action(
             n.filter(|_| known)
         }
     };
-    if kind == Some(ActionKind::Notification) && notification.is_none() {
-        if errors.for_field("act_notification").is_none() {
-            errors.add("act_notification", "agency-action-notification-needed");
-        }
+    if kind == Some(ActionKind::Notification)
+        && notification.is_none()
+        && errors.for_field("act_notification").is_none()
+    {
+        errors.add("act_notification", "agency-action-notification-needed");
     }
     let (Some(kind), Some(on), true) = (kind, on, errors.is_empty()) else {
         return refused(&ctx, &row, "action", &errors, form, Vec::new()).await;
@@ -1524,9 +1525,9 @@ pub async fn report(ctx: Ctx, Form(pairs): Form<Vec<(String, String)>>) -> AppRe
     let shot = if screenshot_available && form.one("rp_screenshot") == "on" {
         let files = portal_store::files(&ctx.state.db, &ring, me.org(), facts.id).await?;
         match files.iter().find(|f| f.media_type.starts_with("image/")) {
-            Some(f) => portal_store::file_content(&ctx.state.db, &ring, me.org(), facts.id, f.id)
-                .await?
-                .map(|(t, c)| (t, c)),
+            Some(f) => {
+                portal_store::file_content(&ctx.state.db, &ring, me.org(), facts.id, f.id).await?
+            }
             None => None,
         }
     } else {
