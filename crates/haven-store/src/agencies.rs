@@ -779,7 +779,7 @@ async fn name_candidates(db: &Db, org: OrgId, name: &str) -> Result<Vec<(Uuid, V
         }
     }
     let mut ranked: Vec<(Uuid, usize)> = shared.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
     ranked.truncate(NAME_CANDIDATES);
     let mut out = Vec::with_capacity(ranked.len());
     for (id, _) in ranked {
@@ -944,6 +944,7 @@ async fn count_report(tx: &mut Tx, org: OrgId, agency: Uuid, now: DateTime<Utc>)
 }
 
 /// Stores a report's screenshot (sealed whole).
+#[allow(clippy::too_many_arguments)]
 pub async fn add_screenshot(
     tx: &mut Tx,
     ring: &OrgKeyring,

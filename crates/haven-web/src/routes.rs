@@ -757,6 +757,11 @@ pub fn table() -> Vec<Route> {
             staff::agencies::add_alias,
         ),
         post_(
+            "/staff/agencies/{id}/aliases/{did}/remove",
+            Staff(P::EditAgencies),
+            staff::agencies::remove_alias,
+        ),
+        post_(
             "/staff/agencies/{id}/channels",
             Staff(P::EditAgencies),
             staff::agencies::add_channel,

@@ -194,6 +194,12 @@ conformance!(async fn channels_reports_and_matches_through_the_pages(backend) {
     }
     let res = c.submit("/staff/agencies", "/staff/agencies/search", &[("q", "+381 11 000 0000")]).await;
     assert!(res.contains("No agency matches"), "{}", res.text);
+    // An alias removed is gone from the page.
+    let page = c.get(&format!("/staff/agencies/{global}")).await;
+    let alias = page.text.split("id=\"alias-").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let res = c.post_form(&format!("/staff/agencies/{global}/aliases/{alias}/remove"), &[("csrf", page.csrf().as_str())]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert!(!c.get(&format!("/staff/agencies/{global}")).await.contains("Глобал Џобс"));
     app.stop().await;
 });
 

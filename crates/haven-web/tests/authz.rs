@@ -308,6 +308,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/staff/agencies/{id}/edit", Who::Roles(DESK)),
     ("POST", "/staff/agencies/{id}/edit", Who::Roles(DESK)),
     ("POST", "/staff/agencies/{id}/aliases", Who::Roles(DESK)),
+    (
+        "POST",
+        "/staff/agencies/{id}/aliases/{did}/remove",
+        Who::Roles(DESK),
+    ),
     ("POST", "/staff/agencies/{id}/channels", Who::Roles(DESK)),
     (
         "POST",

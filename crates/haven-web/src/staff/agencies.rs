@@ -918,6 +918,29 @@ pub async fn add_alias(
     Ok(see_other(&format!("/staff/agencies/{}#aliases", row.id)))
 }
 
+/// POST /staff/agencies/{id}/aliases/{did}/remove.
+pub async fn remove_alias(
+    ctx: Ctx,
+    Path((id, aid)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let me = ctx.user()?.clone();
+    let row = find_row(&ctx, &id).await?;
+    let aid: Uuid = aid.parse().map_err(|_| AppError::NotFound)?;
+    let mut tx = ctx.state.db.begin().await?;
+    if !store::remove_alias(&mut tx, me.org(), row.id, aid).await? {
+        return Err(AppError::NotFound);
+    }
+    ctx.audit(
+        &mut tx,
+        me.org(),
+        ctx.event("agency.alias_removed", Outcome::Ok)
+            .target("agency", row.id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/staff/agencies/{}#aliases", row.id)))
+}
+
 /// POST /staff/agencies/{id}/channels (`ch_kind` optional, `ch_value`): a channel, refused when
 /// it cannot be read or another agency holds it (the message names and links that agency).
 pub async fn add_channel(
@@ -1036,7 +1059,7 @@ pub async fn add_action(
     let notification = match form.one("act_notification") {
         "" => None,
         v => {
-            let n = v.parse::<Uuid>().ok().filter(|_| true);
+            let n = v.parse::<Uuid>().ok();
             let known = match n {
                 Some(n) => notifications::list(&ctx.state.db, me.org())
                     .await?
@@ -1050,10 +1073,11 @@ pub async fn add_action(
             n.filter(|_| known)
         }
     };
-    if kind == Some(ActionKind::Notification) && notification.is_none() {
-        if errors.for_field("act_notification").is_none() {
-            errors.add("act_notification", "agency-action-notification-needed");
-        }
+    if kind == Some(ActionKind::Notification)
+        && notification.is_none()
+        && errors.for_field("act_notification").is_none()
+    {
+        errors.add("act_notification", "agency-action-notification-needed");
     }
     let (Some(kind), Some(on), true) = (kind, on, errors.is_empty()) else {
         return refused(&ctx, &row, "action", &errors, form, Vec::new()).await;
@@ -1501,9 +1525,9 @@ pub async fn report(ctx: Ctx, Form(pairs): Form<Vec<(String, String)>>) -> AppRe
     let shot = if screenshot_available && form.one("rp_screenshot") == "on" {
         let files = portal_store::files(&ctx.state.db, &ring, me.org(), facts.id).await?;
         match files.iter().find(|f| f.media_type.starts_with("image/")) {
-            Some(f) => portal_store::file_content(&ctx.state.db, &ring, me.org(), facts.id, f.id)
-                .await?
-                .map(|(t, c)| (t, c)),
+            Some(f) => {
+                portal_store::file_content(&ctx.state.db, &ring, me.org(), facts.id, f.id).await?
+            }
             None => None,
         }
     } else {

@@ -1360,7 +1360,7 @@ async fn demo_agencies(
                     destination_country: Some(COUNTRIES[n % COUNTRIES.len()].to_owned()),
                     job_type: Some("Skladištar".into()),
                     wage_minor: Some(250_000),
-                    fee_minor: (n % 3 == 0).then_some(30_000),
+                    fee_minor: n.is_multiple_of(3).then_some(30_000),
                     currency: "EUR".into(),
                     red_flags: vec!["fees".into(), "mobile_only".into()],
                     by: workers[n % workers.len()],
