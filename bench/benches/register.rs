@@ -24,12 +24,12 @@ const HEADERS: [&str; 8] = [
 ];
 
 fn row(i: usize, version: usize) -> [String; 8] {
-    let name = if i % 2 == 0 {
+    let name = if i.is_multiple_of(2) {
         format!("Агенција за запошљавање „Посао {i}“ д.о.о.")
     } else {
         format!("Agencija Posao {i} doo")
     };
-    let revoked = if version == 2 && i % 50 == 0 {
+    let revoked = if version == 2 && i.is_multiple_of(50) {
         "01.10.2025."
     } else {
         ""
