@@ -4,7 +4,7 @@
 //! (so that name tokens are shared the way real agency names share them), a legal suffix, a web
 //! site, a social-media page and a mobile number, sealed and blind-indexed like real ones. Then
 //! 1000 reports are matched the way the desk matches them (`agencies::find_matches`): two channels
-//! (a page that an agency holds, written another way, and a phone nobody holds) and a name (an
+//! (a page that an agency holds, written another way, and a landline nobody holds) and a name (an
 //! agency's name in the other script and without its legal suffix): p50 and p99. In the same
 //! run, the baseline: 1000 single primary-key reads of an agency row.
 //!
@@ -145,7 +145,7 @@ async fn bench(backend: TestBackend, name: &str, agencies: usize) {
     }
     base.sort();
 
-    // Reports: a page written another way, a phone nobody holds, a name in Cyrillic without
+    // Reports: a page written another way, a landline nobody holds, a name in Cyrillic without
     // its legal form.
     let mut lat = Vec::with_capacity(1000);
     let mut certain = 0;
@@ -160,7 +160,7 @@ async fn bench(backend: TestBackend, name: &str, agencies: usize) {
                     "RS",
                 )
                 .unwrap(),
-                normalise_channel(&format!("065 {:07}", k), "RS").unwrap(),
+                normalise_channel(&format!("011 {:07}", k), "RS").unwrap(),
             ],
             ..MatchQuery::default()
         };

@@ -711,7 +711,15 @@ pub async fn find_matches(
         }
     }
     if !q.name.trim().is_empty() {
-        for (agency, names) in name_candidates(db, org, &q.name).await? {
+        let mut candidates = name_candidates(db, org, &q.name).await?;
+        // The agencies already found by a channel or a number are compared by name too, so a
+        // channel and a name together outrank a name alone.
+        for id in found.keys() {
+            if !candidates.iter().any(|(c, _)| c == id) {
+                candidates.push((*id, names_of(db, org, *id).await?));
+            }
+        }
+        for (agency, names) in candidates {
             let mut best: Option<haven_domain::agencies::NameMatch> = None;
             for n in names {
                 let m = compare_names(&q.name, &n);
@@ -745,8 +753,11 @@ pub async fn find_matches(
         }
     }
     out.sort_by(|a, b| {
+        // Surest first; among equally sure, the one with more independent reasons (a channel
+        // and a name beat a name alone), then the better name.
         certainty_rank(b.certainty)
             .cmp(&certainty_rank(a.certainty))
+            .then(b.reasons.len().cmp(&a.reasons.len()))
             .then(b.score.total_cmp(&a.score))
             .then(a.agency.name.cmp(&b.agency.name))
     });
@@ -783,17 +794,21 @@ async fn name_candidates(db: &Db, org: OrgId, name: &str) -> Result<Vec<(Uuid, V
     ranked.truncate(NAME_CANDIDATES);
     let mut out = Vec::with_capacity(ranked.len());
     for (id, _) in ranked {
-        let names: Vec<String> = on_db!(db, |c| sqlx::query_scalar(
-            "SELECT name FROM agencies WHERE org_id = $1 AND id = $2 \
-             UNION ALL SELECT alias FROM agency_aliases WHERE org_id = $1 AND agency_id = $2"
-        )
-        .bind(org.0)
-        .bind(id)
-        .fetch_all(c)
-        .await)?;
-        out.push((id, names));
+        out.push((id, names_of(db, org, id).await?));
     }
     Ok(out)
+}
+
+/// The name and aliases of an agency.
+async fn names_of(db: &Db, org: OrgId, id: Uuid) -> Result<Vec<String>> {
+    Ok(on_db!(db, |c| sqlx::query_scalar(
+        "SELECT name FROM agencies WHERE org_id = $1 AND id = $2 \
+         UNION ALL SELECT alias FROM agency_aliases WHERE org_id = $1 AND agency_id = $2"
+    )
+    .bind(org.0)
+    .bind(id)
+    .fetch_all(c)
+    .await)?)
 }
 
 // Job-offer reports.
