@@ -108,16 +108,5 @@ pub enum KeyFileError {
     },
 }
 
-/// A phone number that cannot be normalised to E.164.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PhoneError {
-    /// The default region is not a known two-letter country code.
-    #[error("unknown default region {0:?}: expected a two-letter country code such as RS")]
-    UnknownRegion(String),
-    /// The text could not be read as a phone number.
-    #[error("this is not a phone number")]
-    Unparseable,
-    /// The number was read but is not a valid number in its country's numbering plan.
-    #[error("this phone number is not valid for its country")]
-    Invalid,
-}
+/// A phone number that cannot be normalised to E.164 (defined next to the normaliser, in the domain).
+pub use haven_domain::phone::PhoneError;

@@ -7,9 +7,6 @@
 //! same function must be used when writing the index and when searching, so they live here, next
 //! to the index, rather than in each caller.
 
-use phonenumber::Mode;
-use phonenumber::country;
-
 use crate::error::PhoneError;
 
 /// A name folded for matching: Cyrillic to Latin, diacritics and case folded, only letters and
@@ -19,19 +16,10 @@ pub fn name(s: &str) -> String {
 }
 
 /// A phone number in E.164 (`+381641234567`), reading national numbers as in `default_region`
-/// (a two-letter country code such as `RS`).
+/// (a two-letter country code such as `RS`). One implementation, in
+/// [`haven_domain::phone::e164`], shared with the agencies' phone channels.
 pub fn phone(raw: &str, default_region: &str) -> Result<String, PhoneError> {
-    let region: country::Id = default_region
-        .trim()
-        .to_ascii_uppercase()
-        .parse()
-        .map_err(|_| PhoneError::UnknownRegion(default_region.to_owned()))?;
-    let number =
-        phonenumber::parse(Some(region), raw.trim()).map_err(|_| PhoneError::Unparseable)?;
-    if !phonenumber::is_valid(&number) {
-        return Err(PhoneError::Invalid);
-    }
-    Ok(number.format().mode(Mode::E164).to_string())
+    haven_domain::phone::e164(raw, default_region)
 }
 
 /// An e-mail address trimmed and lower-cased.

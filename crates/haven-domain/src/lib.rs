@@ -4,6 +4,7 @@
 //! parsed here once, at the edge, into newtypes whose existence proves their validity; handlers and
 //! the store then work with those types and never with raw strings.
 
+pub mod agencies;
 pub mod cases;
 pub mod clock;
 pub mod court;
@@ -15,6 +16,7 @@ pub mod lang;
 pub mod numbering;
 pub mod passwords;
 pub mod people;
+pub mod phone;
 pub mod policy;
 pub mod referrals;
 pub mod role;

@@ -52,11 +52,19 @@ pub enum Permission {
     ApproveNotifications,
     /// Write, preview and publish the public portal's pages.
     EditPortal,
+    /// Read agencies, their channels, job-offer reports, actions and warnings.
+    ViewAgencies,
+    /// Record and change agencies and their channels, record job-offer reports and actions.
+    EditAgencies,
+    /// Decide which agencies the public portal warns about.
+    PublishAgencyWarnings,
+    /// Import the official register of licensed agencies and confirm its uncertain matches.
+    ImportRegister,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 22] = [
         Permission::UseStaffApp,
         Permission::ManageUsers,
         Permission::ViewAudit,
@@ -75,6 +83,10 @@ impl Permission {
         Permission::WriteNotifications,
         Permission::ApproveNotifications,
         Permission::EditPortal,
+        Permission::ViewAgencies,
+        Permission::EditAgencies,
+        Permission::PublishAgencyWarnings,
+        Permission::ImportRegister,
     ];
 
     /// The stable code (stored in API token scopes, shown to scripts).
@@ -98,6 +110,10 @@ impl Permission {
             Permission::WriteNotifications => "write_notifications",
             Permission::ApproveNotifications => "approve_notifications",
             Permission::EditPortal => "edit_portal",
+            Permission::ViewAgencies => "view_agencies",
+            Permission::EditAgencies => "edit_agencies",
+            Permission::PublishAgencyWarnings => "publish_agency_warnings",
+            Permission::ImportRegister => "import_register",
         }
     }
 
@@ -127,6 +143,10 @@ pub fn grants(role: Role, permission: Permission) -> bool {
         P::ViewNotifications | P::WriteNotifications => works_with_cases(role),
         P::ApproveNotifications => matches!(role, R::Supervisor),
         P::EditPortal => matches!(role, R::Admin | R::PortalEditor),
+        P::ViewAgencies => works_with_cases(role),
+        P::EditAgencies => works_at_the_desk(role),
+        P::PublishAgencyWarnings => matches!(role, R::Admin | R::Supervisor),
+        P::ImportRegister => matches!(role, R::Admin | R::Supervisor),
     }
 }
 

@@ -57,6 +57,11 @@ pub const TABLES: &[EncryptedTable] = &[
     crate::portal::ENCRYPTED[1],
     // The previous versions of corrected court records, and the reasons.
     crate::court::ENCRYPTED[4],
+    crate::agencies::ENCRYPTED[0],
+    crate::agencies::ENCRYPTED[1],
+    crate::agencies::ENCRYPTED[2],
+    crate::agencies::ENCRYPTED[3],
+    crate::agencies::ENCRYPTED[4],
     // The files institutions attach to their replies.
     crate::notifications::ENCRYPTED[2],
 ];

@@ -11,6 +11,7 @@
 //!
 //! One module per feature, with the same names as in the other layers.
 
+pub mod agencies;
 pub mod api_tokens;
 pub mod audit;
 pub mod cases;
@@ -28,6 +29,7 @@ pub mod notifications;
 pub mod orgs;
 pub mod people;
 pub mod portal;
+pub mod register;
 pub mod sealing;
 pub mod second_factor;
 pub mod sessions;

@@ -23,8 +23,8 @@ use crate::ui::Ctx;
         title = "Haven API",
         description = "The JSON API of Haven's staff application. Authenticate with the staff session cookie (and send the `X-CSRF-Token` header on writes) or with an API token."
     ),
-    paths(me, set_my_language, institutions, cases, case, proceedings, court_figures, crate::api_desk::create, crate::api_desk::get, crate::api_desk::update, crate::api_desk::void, crate::api_desk::search),
-    components(schemas(Me, LanguageIn, InstitutionOut, CaseOut, EscalationOut, ProceedingOut, FigureOut, crate::api_desk::ContactIn, crate::api_desk::ContactOut, crate::api_desk::ContactRow, crate::api_desk::VoidIn, crate::api_desk::SearchIn)),
+    paths(me, set_my_language, institutions, cases, case, proceedings, court_figures, crate::api_desk::create, crate::api_desk::get, crate::api_desk::update, crate::api_desk::void, crate::api_desk::search, crate::api_agencies::list, crate::api_agencies::search, crate::api_agencies::get, crate::api_agencies::create, crate::api_agencies::report),
+    components(schemas(Me, LanguageIn, InstitutionOut, CaseOut, EscalationOut, ProceedingOut, FigureOut, crate::api_desk::ContactIn, crate::api_desk::ContactOut, crate::api_desk::ContactRow, crate::api_desk::VoidIn, crate::api_desk::SearchIn, crate::api_agencies::AgencyOut, crate::api_agencies::AgencyDetailOut, crate::api_agencies::ChannelOut, crate::api_agencies::AgencySearchIn, crate::api_agencies::AgencyIn, crate::api_agencies::ReportIn, crate::api_agencies::ReportOut)),
     modifiers(&ApiTokenAuth),
     security(("api_token" = []))
 )]

@@ -285,7 +285,7 @@ pub struct SearchIn {
     pub page: i64,
 }
 
-fn problem(ctx: &Ctx, errors: &ValidationErrors) -> Response {
+pub(crate) fn problem(ctx: &Ctx, errors: &ValidationErrors) -> Response {
     let tr = ctx.tr();
     let list: Vec<serde_json::Value> = errors
         .0

@@ -130,7 +130,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The routes that take uploaded files, with their own (larger) body limit.
-pub const UPLOAD_ROUTES: &[&str] = &["/staff/cases/{id}/documents", "/reply/{token}"];
+pub const UPLOAD_ROUTES: &[&str] = &[
+    "/staff/cases/{id}/documents",
+    "/staff/agencies/register",
+    "/reply/{token}",
+];
 
 /// Limits the request body: `upload` bytes (plus room for the form around the file) on the
 /// upload routes, `normal` everywhere else. A declared length over the limit is refused at once;

@@ -19,12 +19,16 @@ const EN: &[&str] = &[
     include_str!("../i18n/en/staff.ftl"),
     include_str!("../i18n/en/court.ftl"),
     include_str!("../i18n/en/portal.ftl"),
+    include_str!("../i18n/en/agencies.ftl"),
+    include_str!("../i18n/en/register.ftl"),
 ];
 const SR_LATN: &[&str] = &[
     include_str!("../i18n/sr-Latn/common.ftl"),
     include_str!("../i18n/sr-Latn/staff.ftl"),
     include_str!("../i18n/sr-Latn/court.ftl"),
     include_str!("../i18n/sr-Latn/portal.ftl"),
+    include_str!("../i18n/sr-Latn/agencies.ftl"),
+    include_str!("../i18n/sr-Latn/register.ftl"),
 ];
 const SR_CYRL_OVERRIDES: &[&str] = &[include_str!("../i18n/sr-Cyrl/overrides.ftl")];
 

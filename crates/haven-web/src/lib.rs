@@ -5,6 +5,7 @@
 //! table in [`routes`] is the single list of what can be reached and by whom.
 
 pub mod api;
+pub mod api_agencies;
 pub mod api_desk;
 pub mod app;
 pub mod auth;

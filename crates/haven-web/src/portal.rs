@@ -390,6 +390,7 @@ pub async fn home(State(state): State<AppState>, Path(code): Path<String>) -> Ap
     );
     for (href, id) in [
         (format!("/{c}/self-check"), "portal-selfcheck"),
+        (format!("/{c}/agency-check"), "portal-agency-check"),
         (format!("/{c}/send/contract-check"), "portal-form-contract"),
         (format!("/{c}/send/report"), "portal-form-report"),
         (format!("/{c}/send/question"), "portal-form-question"),
@@ -1545,4 +1546,252 @@ pub async fn news_feed(
     );
     public_cache(&mut r);
     Ok(r)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The agency check: a visitor types a name, a web address or a phone number and learns whether
+// a licensed agency matches (as of the register's date), whether the organisation published a
+// warning, or that nothing matched, and what to check before accepting an offer.
+//
+// What it never shows: report counts, staff notes, channels other than what was typed, ids,
+// or anything about an advertiser the register and the published warnings do not already say
+// in public. An advertiser Haven knows only from reports is answered like an unknown one. The
+// query is posted (never in a URL) and recorded nowhere.
+
+/// One answer of the agency check.
+pub struct CheckAnswer {
+    kind: &'static str,
+    text: String,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/agency_check.html")]
+struct AgencyCheckT {
+    p: Layout,
+    intro: String,
+    label: String,
+    hint: String,
+    value: String,
+    error: String,
+    token: String,
+    action: String,
+    submit: String,
+    challenge: String,
+    answered: bool,
+    answers: Vec<CheckAnswer>,
+    nothing: String,
+    tips_title: String,
+    tips: Vec<String>,
+}
+
+fn agency_check_page(
+    state: &AppState,
+    lang: Language,
+    value: &str,
+    error: Option<String>,
+    challenge: bool,
+    answers: Option<Vec<CheckAnswer>>,
+) -> AppResult<Response> {
+    let tr = state.i18n.tr(lang);
+    let token = state.portal.token(state.rng.as_ref());
+    let challenge = if challenge {
+        state
+            .portal
+            .check_token(&token)
+            .map(|(a, b)| tr.t2("portal-challenge", "a", u32::from(a), "b", u32::from(b)))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let t = AgencyCheckT {
+        p: layout(state, lang, tr.t("portal-agency-check"), "/agency-check"),
+        intro: tr.t("portal-agency-check-intro"),
+        label: tr.t("portal-agency-check-label"),
+        hint: tr.t("portal-agency-check-hint"),
+        value: value.to_owned(),
+        error: error.unwrap_or_default(),
+        token,
+        action: format!("/{}/agency-check", lang.code()),
+        submit: tr.t("portal-agency-check-submit"),
+        challenge,
+        answered: answers.is_some(),
+        nothing: tr.t("portal-agency-check-nothing"),
+        answers: answers.unwrap_or_default(),
+        tips_title: tr.t("portal-agency-check-tips"),
+        tips: crate::staff::agencies::RED_FLAGS
+            .iter()
+            .map(|c| tr.t(&format!("portal-agency-tip-{c}")))
+            .collect(),
+    };
+    let body = t.render().map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut r = html_response(status, body);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+/// GET /{lang}/agency-check: the question.
+pub async fn agency_check_form(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    req: Request,
+) -> AppResult<Response> {
+    let lang = lang_of(&code)?;
+    let addr = address(
+        req.headers(),
+        req.extensions().get::<ConnectInfo<SocketAddr>>(),
+        state.settings.trust_proxy,
+    );
+    let challenge = pressure(&state, &addr, false) != Pressure::Calm;
+    agency_check_page(&state, lang, "", None, challenge, None)
+}
+
+/// What the public may learn about what was typed.
+pub async fn agency_answers(
+    state: &AppState,
+    lang: Language,
+    query: &str,
+) -> AppResult<Vec<CheckAnswer>> {
+    use haven_domain::agencies::{Certainty, LicenceStatus, normalise_channel};
+    use haven_store::agencies::{self as agencies, MatchQuery};
+    let tr = state.i18n.tr(lang);
+    let org = state.default_org;
+    let ring = state.keys.get(org).await?;
+    let q = match normalise_channel(query, &state.settings.org.phone_region) {
+        Ok(ch) => MatchQuery {
+            channels: vec![ch],
+            ..MatchQuery::default()
+        },
+        Err(_) => MatchQuery {
+            name: query.to_owned(),
+            registration_number: Some(query.to_owned()),
+            tax_number: Some(query.to_owned()),
+            ..MatchQuery::default()
+        },
+    };
+    let found = agencies::find_matches(&state.db, &ring, org, &q, 5).await?;
+    let date = |d: Option<chrono::NaiveDate>| {
+        d.map(|d| crate::staff::cases::fmt_date(d, lang))
+            .unwrap_or_else(|| tr.t("portal-agency-date-unknown"))
+    };
+    let mut out = Vec::new();
+    for m in found {
+        // Only sure matches speak: a possible one might name the wrong organisation.
+        if !matches!(m.certainty, Certainty::Certain | Certainty::Probable) {
+            continue;
+        }
+        let a = &m.agency;
+        let mut said = false;
+        match a.licence_status {
+            LicenceStatus::Licensed => {
+                out.push(CheckAnswer {
+                    kind: "licensed",
+                    text: tr.t2(
+                        "portal-agency-licensed",
+                        "name",
+                        a.name.clone(),
+                        "date",
+                        date(a.licence_as_of),
+                    ),
+                    reason: String::new(),
+                });
+                said = true;
+            }
+            LicenceStatus::NotFound | LicenceStatus::Revoked => {
+                let id = if a.licence_status == LicenceStatus::Revoked {
+                    "portal-agency-revoked"
+                } else {
+                    "portal-agency-not-licensed"
+                };
+                out.push(CheckAnswer {
+                    kind: "unlicensed",
+                    text: tr.t1(id, "date", date(a.licence_as_of)),
+                    reason: String::new(),
+                });
+                said = true;
+            }
+            LicenceStatus::Unknown => {}
+        }
+        if a.warning_published {
+            out.push(CheckAnswer {
+                kind: "warning",
+                text: if said {
+                    tr.t("portal-agency-warning")
+                } else {
+                    tr.t1("portal-agency-warning-named", "name", a.name.clone())
+                },
+                reason: a.warning_reason.clone().unwrap_or_default(),
+            });
+        }
+        if out.len() >= 4 {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// POST /{lang}/agency-check (`q`): the answer.
+pub async fn agency_check(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    req: Request,
+) -> AppResult<Response> {
+    let lang = lang_of(&code)?;
+    refuse_cross_site(&state, req.headers())?;
+    let addr = address(
+        req.headers(),
+        req.extensions().get::<ConnectInfo<SocketAddr>>(),
+        state.settings.trust_proxy,
+    );
+    let values = read_form(&state, req).await?;
+    let level = pressure(&state, &addr, true);
+    if level == Pressure::Refuse {
+        return too_many(&state, lang);
+    }
+    let tr = state.i18n.tr(lang);
+    let v = |k: &str| values.get(k).map(|s| s.trim()).unwrap_or("").to_owned();
+    let query: String = v("q").chars().take(200).collect();
+    let challenged = level == Pressure::Challenge;
+    let Some((a, b)) = state.portal.check_token(&v("token")) else {
+        return agency_check_page(
+            &state,
+            lang,
+            &query,
+            Some(tr.t("portal-error-expired")),
+            challenged,
+            None,
+        );
+    };
+    // A filled honeypot: a robot. It learns nothing.
+    if !v("website").is_empty() {
+        return agency_check_page(&state, lang, "", None, false, Some(Vec::new()));
+    }
+    if challenged && v("answer").parse::<u32>().ok() != Some(u32::from(a) + u32::from(b)) {
+        return agency_check_page(
+            &state,
+            lang,
+            &query,
+            Some(tr.t("portal-error-challenge")),
+            true,
+            None,
+        );
+    }
+    if query.chars().count() < 3 {
+        return agency_check_page(
+            &state,
+            lang,
+            &query,
+            Some(tr.t("portal-agency-check-short")),
+            challenged,
+            None,
+        );
+    }
+    let answers = agency_answers(&state, lang, &query).await?;
+    agency_check_page(&state, lang, &query, None, challenged, Some(answers))
 }

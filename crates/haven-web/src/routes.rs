@@ -12,7 +12,7 @@ use haven_domain::policy::Permission;
 
 use crate::auth::Access;
 use crate::state::AppState;
-use crate::{api, api_desk, ops, portal, staff};
+use crate::{api, api_agencies, api_desk, ops, portal, staff};
 
 /// One route's contract.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -725,6 +725,140 @@ pub fn table() -> Vec<Route> {
             "/staff/proceedings/{id}/withdrawals/{kind}/{tid}",
             Staff(P::EditProceedings),
             staff::court::withdraw,
+        ),
+        // Agencies and job-offer reports; the portal's agency check.
+        get_(
+            "/staff/agencies",
+            Staff(P::ViewAgencies),
+            staff::agencies::list,
+        ),
+        post_(
+            "/staff/agencies/search",
+            Staff(P::ViewAgencies),
+            staff::agencies::search,
+        ),
+        get_(
+            "/staff/agencies/new",
+            Staff(P::EditAgencies),
+            staff::agencies::new_form,
+        ),
+        post_(
+            "/staff/agencies/new",
+            Staff(P::EditAgencies),
+            staff::agencies::create,
+        ),
+        get_(
+            "/staff/agencies/reports/new",
+            Staff(P::EditAgencies),
+            staff::agencies::report_form_page,
+        ),
+        post_(
+            "/staff/agencies/reports",
+            Staff(P::EditAgencies),
+            staff::agencies::report,
+        ),
+        get_(
+            "/staff/agencies/{id}",
+            Staff(P::ViewAgencies),
+            staff::agencies::show,
+        ),
+        get_(
+            "/staff/agencies/{id}/edit",
+            Staff(P::EditAgencies),
+            staff::agencies::edit_form,
+        ),
+        post_(
+            "/staff/agencies/{id}/edit",
+            Staff(P::EditAgencies),
+            staff::agencies::update,
+        ),
+        post_(
+            "/staff/agencies/{id}/aliases",
+            Staff(P::EditAgencies),
+            staff::agencies::add_alias,
+        ),
+        post_(
+            "/staff/agencies/{id}/aliases/{did}/remove",
+            Staff(P::EditAgencies),
+            staff::agencies::remove_alias,
+        ),
+        post_(
+            "/staff/agencies/{id}/channels",
+            Staff(P::EditAgencies),
+            staff::agencies::add_channel,
+        ),
+        post_(
+            "/staff/agencies/{id}/channels/{did}/remove",
+            Staff(P::EditAgencies),
+            staff::agencies::remove_channel,
+        ),
+        post_(
+            "/staff/agencies/{id}/actions",
+            Staff(P::EditAgencies),
+            staff::agencies::add_action,
+        ),
+        post_(
+            "/staff/agencies/{id}/warning",
+            Staff(P::PublishAgencyWarnings),
+            staff::agencies::warning,
+        ),
+        get_(
+            "/staff/agencies/{id}/screenshots/{fid}",
+            Staff(P::ViewAgencies),
+            staff::agencies::screenshot,
+        ),
+        get_(
+            "/api/v1/agencies",
+            Staff(P::ViewAgencies),
+            api_agencies::list,
+        ),
+        post_(
+            "/api/v1/agencies",
+            Staff(P::EditAgencies),
+            api_agencies::create,
+        ),
+        post_(
+            "/api/v1/agencies/search",
+            Staff(P::ViewAgencies),
+            api_agencies::search,
+        ),
+        get_(
+            "/api/v1/agencies/{id}",
+            Staff(P::ViewAgencies),
+            api_agencies::get,
+        ),
+        post_(
+            "/api/v1/agencies/{id}/reports",
+            Staff(P::EditAgencies),
+            api_agencies::report,
+        ),
+        get_("/{lang}/agency-check", Public, portal::agency_check_form),
+        post_("/{lang}/agency-check", Public, portal::agency_check),
+        // The official register of licensed agencies.
+        get_(
+            "/staff/agencies/register",
+            Staff(P::ImportRegister),
+            staff::register::index,
+        ),
+        upload_(
+            "/staff/agencies/register",
+            Staff(P::ImportRegister),
+            staff::register::upload,
+        ),
+        get_(
+            "/staff/agencies/register/imports/{id}",
+            Staff(P::ImportRegister),
+            staff::register::show,
+        ),
+        post_(
+            "/staff/agencies/register/imports/{id}/mapping",
+            Staff(P::ImportRegister),
+            staff::register::save_mapping,
+        ),
+        post_(
+            "/staff/agencies/register/imports/{id}/confirm",
+            Staff(P::ImportRegister),
+            staff::register::confirm,
         ),
         // The files institutions attach to their replies (issue 6).
         get_(

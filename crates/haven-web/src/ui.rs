@@ -279,17 +279,32 @@ fn nav(tr: &Tr<'_>, user: &CurrentUser, path: &str) -> Vec<NavItem> {
         Permission::ViewNotifications,
     ));
     items.push(("/staff/portal", "nav-portal", Permission::EditPortal));
+    items.push(("/staff/agencies", "nav-agencies", Permission::ViewAgencies));
+    items.push((
+        "/staff/agencies/register",
+        "nav-register",
+        Permission::ImportRegister,
+    ));
+    // The current section is the longest entry the path is under (the agency register's pages
+    // are under the agencies' too).
+    let current = items
+        .iter()
+        .map(|(href, _, _)| *href)
+        .filter(|href| {
+            if *href == "/staff/" {
+                path == "/staff/"
+            } else {
+                path.starts_with(href)
+            }
+        })
+        .max_by_key(|href| href.len());
     items
         .into_iter()
         .filter(|(_, _, p)| actor.can(*p))
         .map(|(href, label, _)| NavItem {
             href,
             label: tr.t(label),
-            current: if href == "/staff/" {
-                path == "/staff/"
-            } else {
-                path.starts_with(href)
-            },
+            current: current == Some(href),
         })
         .collect()
 }

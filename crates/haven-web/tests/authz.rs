@@ -314,6 +314,58 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/staff/proceedings/{id}/withdrawals/{kind}/{tid}",
         Who::Roles(LEGAL),
     ),
+    ("GET", "/staff/agencies", Who::Roles(CASES)),
+    ("POST", "/staff/agencies/search", Who::Roles(CASES)),
+    ("GET", "/staff/agencies/new", Who::Roles(DESK)),
+    ("POST", "/staff/agencies/new", Who::Roles(DESK)),
+    ("GET", "/staff/agencies/reports/new", Who::Roles(DESK)),
+    ("POST", "/staff/agencies/reports", Who::Roles(DESK)),
+    ("GET", "/staff/agencies/{id}", Who::Roles(CASES)),
+    ("GET", "/staff/agencies/{id}/edit", Who::Roles(DESK)),
+    ("POST", "/staff/agencies/{id}/edit", Who::Roles(DESK)),
+    ("POST", "/staff/agencies/{id}/aliases", Who::Roles(DESK)),
+    (
+        "POST",
+        "/staff/agencies/{id}/aliases/{did}/remove",
+        Who::Roles(DESK),
+    ),
+    ("POST", "/staff/agencies/{id}/channels", Who::Roles(DESK)),
+    (
+        "POST",
+        "/staff/agencies/{id}/channels/{did}/remove",
+        Who::Roles(DESK),
+    ),
+    ("POST", "/staff/agencies/{id}/actions", Who::Roles(DESK)),
+    ("POST", "/staff/agencies/{id}/warning", Who::Roles(AUDIT)),
+    (
+        "GET",
+        "/staff/agencies/{id}/screenshots/{fid}",
+        Who::Roles(CASES),
+    ),
+    ("GET", "/api/v1/agencies", Who::Roles(CASES)),
+    ("POST", "/api/v1/agencies", Who::Roles(DESK)),
+    ("POST", "/api/v1/agencies/search", Who::Roles(CASES)),
+    ("GET", "/api/v1/agencies/{id}", Who::Roles(CASES)),
+    ("POST", "/api/v1/agencies/{id}/reports", Who::Roles(DESK)),
+    ("GET", "/{lang}/agency-check", Who::Public),
+    ("POST", "/{lang}/agency-check", Who::Public),
+    ("GET", "/staff/agencies/register", Who::Roles(REGISTER)),
+    ("POST", "/staff/agencies/register", Who::Roles(REGISTER)),
+    (
+        "GET",
+        "/staff/agencies/register/imports/{id}",
+        Who::Roles(REGISTER),
+    ),
+    (
+        "POST",
+        "/staff/agencies/register/imports/{id}/mapping",
+        Who::Roles(REGISTER),
+    ),
+    (
+        "POST",
+        "/staff/agencies/register/imports/{id}/confirm",
+        Who::Roles(REGISTER),
+    ),
     (
         "GET",
         "/staff/notifications/{id}/reply-files/{fid}",
@@ -330,6 +382,9 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         Who::Roles(SUPERVISOR),
     ),
 ];
+
+/// Who may import the official register of agencies.
+const REGISTER: &[Role] = &[Role::Admin, Role::Supervisor];
 
 /// Who may edit the portal's pages.
 const PORTAL: &[Role] = &[Role::Admin, Role::PortalEditor];

@@ -826,6 +826,8 @@ struct ContactPage<'a> {
     default_kind: String,
     can_edit: bool,
     can_cases: bool,
+    can_report_job_offer: bool,
+    agencies: Vec<(String, String)>,
     errors: FormErrors,
     portal: bool,
     portal_thread: Vec<(String, String)>,
@@ -1041,6 +1043,12 @@ async fn contact_page(ctx: &Ctx, facts: &ContactFacts, errors: FormErrors) -> Ap
         default_kind: default_kind.to_owned(),
         can_edit: me.actor().can(Permission::EditContacts),
         can_cases: me.actor().can(Permission::EditCases),
+        can_report_job_offer: me.actor().can(Permission::EditAgencies) && f.voided_at.is_none(),
+        agencies: if me.actor().can(Permission::ViewAgencies) {
+            super::agencies::mentioned_by(ctx, me.org(), f.id).await?
+        } else {
+            Vec::new()
+        },
         errors,
         portal: haven_store::portal::has_receipt(&ctx.state.db, me.org(), f.id).await?,
         portal_thread: haven_store::portal::messages(&ctx.state.db, &ring, me.org(), f.id)

@@ -1,6 +1,7 @@
 //! The staff application: one module per feature.
 
 pub mod access;
+pub mod agencies;
 pub mod audit;
 pub mod cases;
 pub mod court;
@@ -12,6 +13,7 @@ pub mod people;
 pub mod portal;
 pub mod profile;
 pub mod referrals;
+pub mod register;
 pub mod second_factor;
 pub mod tokens;
 pub mod users;

@@ -141,6 +141,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<ExitCode, String>
     let mut proceedings_added = 0usize;
     let courts = demo_courts(&state).await?;
     let mut contacts_added = 0usize;
+    let mut agencies_added = 0usize;
     let units = args.size as usize;
     // Batches of a few units per transaction, so that a large demo neither holds one huge
     // transaction nor loses everything to a late failure.
@@ -190,6 +191,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<ExitCode, String>
                 proceedings_added +=
                     demo_proceedings(&state, &mut tx, &ring, &courts, &trafficking).await?;
                 contacts_added += demo_contacts(&state, &mut tx, &ring, unit, &workers).await?;
+                agencies_added += demo_agencies(&state, &mut tx, &ring, unit, &workers).await?;
             }
         }
         tx.commit().await.map_err(|e| e.to_string())?;
@@ -198,14 +200,15 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<ExitCode, String>
         }
     }
     println!(
-        "Added demo data (size {}): {} staff accounts, {} institutions, {} cases, {} hotline contacts, {} people, {} court proceedings.",
+        "Added demo data (size {}): {} staff accounts, {} institutions, {} cases, {} hotline contacts, {} people, {} court proceedings, {} agencies.",
         args.size,
         created.len(),
         added,
         cases_added,
         contacts_added,
         people_added,
-        proceedings_added
+        proceedings_added,
+        agencies_added
     );
     if !created.is_empty() {
         println!();
@@ -1279,6 +1282,155 @@ async fn demo_proceedings(
                 }
             }
         }
+    }
+    Ok(added)
+}
+
+/// Agencies of one unit: five recruiters with names in both scripts and legal suffixes, their
+/// web sites, pages and phones, a job-offer report or two each, a register verdict, and a
+/// published warning on one of every ten.
+async fn demo_agencies(
+    state: &haven_web::AppState,
+    tx: &mut haven_store::Tx,
+    ring: &haven_crypto::keys::OrgKeyring,
+    unit: usize,
+    workers: &[UserId],
+) -> Result<usize, String> {
+    use haven_domain::agencies::{LicenceStatus, normalise_channel};
+    use haven_store::agencies::{
+        self as store, AgencyInput, NewReport, ReportSource, WarningDecision,
+    };
+    const NAMES: [&str; 10] = [
+        "Радни Хоризонт д.о.о.",
+        "Posao Bez Granica doo",
+        "\"Euro Rad\" d.o.o.",
+        "Агенција Нови Почетак",
+        "Global Work Solutions Ltd",
+        "Sezonski Poslovi pr",
+        "Балкан Ворк ад",
+        "Brza Zarada DOO",
+        "Work & Travel Partner GmbH",
+        "Дунав Запошљавање",
+    ];
+    const COUNTRIES: [&str; 6] = ["DE", "SK", "CZ", "HR", "SI", "CN"];
+    let org = state.default_org;
+    let now = state.now();
+    let today = now.date_naive();
+    let rng = state.rng.as_ref();
+    let err = |e: haven_store::StoreError| e.to_string();
+    let mut added = 0;
+    for k in 0..5 {
+        let n = unit * 5 + k;
+        let id = state.ids().uuid();
+        let name = format!("{} {}", NAMES[n % NAMES.len()], n / NAMES.len() + 1);
+        let slug = format!("demo-agencija-{n}");
+        store::insert(
+            tx,
+            ring,
+            rng,
+            org,
+            id,
+            &AgencyInput {
+                name,
+                registration_number: Some(format!("2{:07}", n)),
+                countries: vec![COUNTRIES[n % COUNTRIES.len()].to_owned()],
+                sectors: vec!["građevina".into()],
+                notes: format!("Demo beleška {n}."),
+                ..AgencyInput::default()
+            },
+            None,
+            now,
+        )
+        .await
+        .map_err(err)?;
+        for raw in [
+            format!("https://www.{slug}.example/"),
+            format!("https://www.facebook.com/{slug}/"),
+            format!(
+                "+381 6{} {:03} {:04}",
+                n % 10,
+                n % 1000,
+                (n * 7919) % 10_000
+            ),
+        ] {
+            if let Ok(ch) = normalise_channel(&raw, &state.settings.org.phone_region) {
+                let _ =
+                    store::add_channel(tx, ring, rng, org, state.ids().uuid(), id, &ch, None, now)
+                        .await
+                        .map_err(err)?;
+            }
+        }
+        let status = match n % 4 {
+            0 => LicenceStatus::Licensed,
+            1 => LicenceStatus::NotFound,
+            2 => LicenceStatus::Unknown,
+            _ => LicenceStatus::Revoked,
+        };
+        if status != LicenceStatus::Unknown {
+            store::set_licence(
+                tx,
+                org,
+                id,
+                status,
+                Some(today - chrono::TimeDelta::days(7)),
+                now,
+            )
+            .await
+            .map_err(err)?;
+        }
+        for r in 0..(1 + n % 2) {
+            store::insert_report(
+                tx,
+                ring,
+                rng,
+                org,
+                &NewReport {
+                    id: state.ids().uuid(),
+                    agency_id: Some(id),
+                    contact_id: None,
+                    source: if r == 0 {
+                        ReportSource::Hotline
+                    } else {
+                        ReportSource::Portal
+                    },
+                    reported_on: today - chrono::TimeDelta::days((n * 3 + r) as i64 % 90),
+                    ad_text: format!(
+                        "Demo oglas {n}: posao u inostranstvu, plata 2500 EUR, smeštaj obezbeđen."
+                    ),
+                    ad_url: format!("https://www.facebook.com/{slug}/posts/{r}"),
+                    channels: Vec::new(),
+                    agency_name: NAMES[n % NAMES.len()].to_owned(),
+                    destination_country: Some(COUNTRIES[n % COUNTRIES.len()].to_owned()),
+                    job_type: Some("Skladištar".into()),
+                    wage_minor: Some(250_000),
+                    fee_minor: n.is_multiple_of(3).then_some(30_000),
+                    currency: "EUR".into(),
+                    red_flags: vec!["fees".into(), "mobile_only".into()],
+                    by: workers[n % workers.len()],
+                    now,
+                },
+            )
+            .await
+            .map_err(err)?;
+        }
+        if n % 10 == 7 {
+            store::decide_warning(
+                tx,
+                org,
+                &WarningDecision {
+                    id: state.ids().uuid(),
+                    agency_id: id,
+                    published: true,
+                    reason: "Naplaćuje radnicima posredovanje i nije u registru (demo).".into(),
+                    review_on: Some(today + chrono::TimeDelta::days(60)),
+                    by: Some(workers[0]),
+                    at: now,
+                },
+            )
+            .await
+            .map_err(err)?;
+        }
+        added += 1;
     }
     Ok(added)
 }
