@@ -300,6 +300,11 @@ conformance!(async fn a_register_is_imported_twice_with_its_differences(backend)
         .unwrap();
     let h: Vec<(NaiveDate, LicenceStatus)> = history.iter().map(|e| (e.as_of, e.status)).collect();
     assert_eq!(h, vec![(date(2025, 11, 1), LicenceStatus::Revoked), (date(2025, 9, 1), LicenceStatus::Licensed)]);
+    // The agency's page shows that history, each import linked for those who import.
+    let page = c.get(&format!("/staff/agencies/{work_force}")).await;
+    let table = page.text.split("id=\"register-history\"").nth(1).expect("the register history").split("</table>").next().unwrap().to_owned();
+    assert!(table.find("Licence revoked").unwrap() < table.find("Licensed").unwrap(), "newest first: {table}");
+    assert!(table.contains(&format!("/staff/agencies/register/imports/{second}")), "{table}");
     // The done page shows the same differences.
     let p = c.get(&url).await;
     assert!(p.contains("6 rows imported, 0 malformed"));

@@ -160,3 +160,4 @@ portal-agency-tip-passport_handover = Never hand over your passport.
 portal-agency-tip-deductions = Are transport and housing "arranged" and taken from your wage?
 portal-agency-tip-mobile_only = Can you reach them only through a mobile number or a social-media page?
 portal-agency-tip-urgency = Are they rushing you to decide or to leave?
+agency-register-history-none = No import of the official register has named this agency yet.

@@ -160,3 +160,4 @@ portal-agency-tip-passport_handover = Nikada ne predajte pasoš.
 portal-agency-tip-deductions = Da li su prevoz i smeštaj „obezbeđeni” i odbijaju se od zarade?
 portal-agency-tip-mobile_only = Da li možete da ih dobijete samo preko mobilnog telefona ili stranice na društvenoj mreži?
 portal-agency-tip-urgency = Da li vas požuruju da odlučite ili otputujete?
+agency-register-history-none = Nijedan uvoz zvaničnog registra još nije naveo ovu agenciju.

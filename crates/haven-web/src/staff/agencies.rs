@@ -602,6 +602,9 @@ struct AgencyPage<'a> {
     review_overdue: bool,
     warnings: Vec<WarningView>,
     contacts: usize,
+    /// What each import of the official register said: register date, verdict, source, and
+    /// the import's page for those who import.
+    register: Vec<(String, String, String, Option<String>)>,
     alias_form: Option<FormView>,
     channel_form: Option<FormView>,
     action_form: Option<FormView>,
@@ -820,6 +823,20 @@ async fn agency_page(
         countries: a.input.countries.join(", "),
         sectors: a.input.sectors.join(", "),
         notes: a.input.notes.clone(),
+        register: haven_store::register::history_of(db, org, row.id)
+            .await?
+            .into_iter()
+            .map(|h| {
+                (
+                    fmt_date(h.as_of, ctx.lang),
+                    licence_label(&tr, h.status),
+                    h.source_name,
+                    me.actor()
+                        .can(haven_domain::policy::Permission::ImportRegister)
+                        .then(|| format!("/staff/agencies/register/imports/{}", h.import_id)),
+                )
+            })
+            .collect(),
         aliases: store::aliases(db, org, row.id)
             .await?
             .into_iter()
