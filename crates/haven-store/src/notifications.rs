@@ -516,6 +516,29 @@ pub async fn row(db: &Db, org: OrgId, id: NotificationId) -> Result<Option<Notif
         .await)?)
 }
 
+/// Records that a notification is about an agency (written from the agency's page).
+pub async fn link_agency(tx: &mut Tx, org: OrgId, id: NotificationId, agency: Uuid) -> Result<()> {
+    execute!(
+        tx,
+        "INSERT INTO notification_agencies (org_id, notification_id, agency_id) VALUES ($1, $2, $3)",
+        org.0,
+        id.0,
+        agency
+    )?;
+    Ok(())
+}
+
+/// The agency a notification is about, when it was written from an agency's page.
+pub async fn agency_of(db: &Db, org: OrgId, id: NotificationId) -> Result<Option<Uuid>> {
+    Ok(on_db!(db, |c| sqlx::query_scalar(
+        "SELECT agency_id FROM notification_agencies WHERE org_id = $1 AND notification_id = $2"
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .fetch_optional(c)
+    .await)?)
+}
+
 /// The notifications of the organisation, newest first (the caller filters by access).
 pub async fn list(db: &Db, org: OrgId) -> Result<Vec<NotificationRow>> {
     let sql = format!(

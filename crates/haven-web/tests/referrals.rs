@@ -556,3 +556,47 @@ conformance!(async fn supervisors_set_the_protocol_format_approval_letterhead_an
     assert!(body_at < author_at && author_at < title_at, "{text}");
     assert!(text[title_at..].contains("Udruženje Astra"), "{text}");
 });
+
+conformance!(async fn a_notification_is_written_about_an_agency_from_its_page(backend) {
+    let app = app(backend).await;
+    let (c, _) = app.signed_in(&[Role::Counsellor]).await;
+    let res = c.submit("/staff/agencies/new", "/staff/agencies/new", &[("ag_name", "Brza Zarada d.o.o.")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let agency = res.location().trim_start_matches("/staff/agencies/").to_owned();
+    let page = c.get(&format!("/staff/agencies/{agency}")).await;
+    assert!(page.contains(&format!("/staff/notifications/new?agency={agency}")), "{}", page.text);
+    // No case behind it: no people and no documents to choose.
+    let form = c.get(&format!("/staff/notifications/new?agency={agency}")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(!form.contains("name=\"share_people\"") && !form.contains("name=\"attach\""), "{}", form.text);
+    let inspectorate = institution(&app, InstitutionKind::LabourInspectorate).await;
+    let letter = [("agency", agency.as_str()), ("purpose", "report"), ("institution", inspectorate.as_str()),
+        ("letter_language", "sr-latn"), ("subject", "Agencija bez dozvole"),
+        ("letter_body", "Agencija Brza Zarada oglašava poslove u Nemačkoj bez dozvole."), ("deadline", "2026-12-28")];
+    // Errors keep the agency and what was typed.
+    let mut bad = letter.to_vec();
+    bad.retain(|(k, _)| *k != "subject");
+    let res = c.submit(&format!("/staff/notifications/new?agency={agency}"), "/staff/notifications/new", &bad).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.contains(&format!("value=\"{agency}\"")) && res.contains("oglašava poslove u Nemačkoj"), "{}", res.text);
+    let res = c.submit(&format!("/staff/notifications/new?agency={agency}"), "/staff/notifications/new", &letter).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let id = res.location().trim_start_matches("/staff/notifications/").to_owned();
+    let page = c.get(&format!("/staff/notifications/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.contains("id=\"notification-agency\"") && page.contains("Brza Zarada d.o.o."), "{}", page.text);
+    // The agency's page lists it among its actions, by protocol number.
+    let page = c.get(&format!("/staff/agencies/{agency}")).await;
+    let actions = page.text.split("id=\"action-list\"").nth(1).expect("the actions").split("</ul>").next().unwrap().to_owned();
+    assert!(actions.contains(&format!("/staff/notifications/{id}")) && actions.contains("1/2026"), "{actions}");
+    assert!(c.get("/staff/notifications").await.contains(&format!("/staff/notifications/{id}")));
+    // Unknown or malformed agencies are not found; those who may not read agencies are refused.
+    assert_eq!(c.get("/staff/notifications/new?agency=00000000-0000-7000-8000-000000000000").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(c.get("/staff/notifications/new?agency=nonsense").await.status, StatusCode::NOT_FOUND);
+    let (analyst, _) = app.signed_in(&[Role::Analyst]).await;
+    assert_eq!(analyst.get(&format!("/staff/notifications/{id}")).await.status, StatusCode::FORBIDDEN);
+    let entries = audit_list(&app.state.db, app.state.default_org, &AuditFilter { action_prefix: Some("notification.created".into()), ..Default::default() }, 10).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    let details: serde_json::Value = serde_json::from_str(&entries[0].details).unwrap();
+    assert_eq!(details["agency"], agency.as_str());
+});

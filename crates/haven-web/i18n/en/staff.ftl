@@ -1147,3 +1147,4 @@ letterhead-phone = Tel. { $value }
 letterhead-email = E-mail: { $value }
 letterhead-web = { $value }
 letterhead-registration = Registration no. { $value }
+notification-about-agency = About the agency

@@ -1155,3 +1155,4 @@ letterhead-phone = Tel. { $value }
 letterhead-email = E-pošta: { $value }
 letterhead-web = { $value }
 letterhead-registration = Matični broj { $value }
+notification-about-agency = O agenciji

@@ -605,6 +605,8 @@ struct AgencyPage<'a> {
     /// What each import of the official register said: register date, verdict, source, and
     /// the import's page for those who import.
     register: Vec<(String, String, String, Option<String>)>,
+    /// May write a notification about the agency.
+    can_notify: bool,
     alias_form: Option<FormView>,
     channel_form: Option<FormView>,
     action_form: Option<FormView>,
@@ -823,6 +825,9 @@ async fn agency_page(
         countries: a.input.countries.join(", "),
         sectors: a.input.sectors.join(", "),
         notes: a.input.notes.clone(),
+        can_notify: me
+            .actor()
+            .can(haven_domain::policy::Permission::WriteNotifications),
         register: haven_store::register::history_of(db, org, row.id)
             .await?
             .into_iter()

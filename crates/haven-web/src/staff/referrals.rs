@@ -80,6 +80,13 @@ pub async fn require(ctx: &Ctx, id: &str) -> AppResult<Result<NotificationRow, R
             return Err(AppError::NotFound);
         }
     }
+    // Written about an agency alone: for those who may read about agencies.
+    if row.case_id.is_none()
+        && row.contact_id.is_none()
+        && !me.actor().can(Permission::ViewAgencies)
+    {
+        return Err(AppError::NotFound);
+    }
     Ok(Ok(row))
 }
 
@@ -225,6 +232,9 @@ pub struct NewQuery {
     case: String,
     #[serde(default)]
     contact: String,
+    /// An agency the notification is about, when written from the agency's page.
+    #[serde(default)]
+    agency: String,
 }
 
 /// The fields of a person a letter may name.
@@ -263,13 +273,26 @@ async fn document_choices(ctx: &Ctx, case: Option<CaseId>) -> AppResult<Vec<(Str
     )
 }
 
-/// The case or contact a new notification belongs to, checked.
+/// The case, contact or agency a new notification belongs to, checked.
 async fn owner(
     ctx: &Ctx,
     case: &str,
     contact: &str,
-) -> AppResult<Result<(Option<CaseId>, Option<ContactId>), Response>> {
+    agency: &str,
+) -> AppResult<Result<(Option<CaseId>, Option<ContactId>, Option<Uuid>), Response>> {
     let me = ctx.user()?;
+    let agency = if agency.is_empty() {
+        None
+    } else {
+        if !me.actor().can(Permission::ViewAgencies) {
+            return Err(AppError::NotFound);
+        }
+        let id: Uuid = agency.parse().map_err(|_| AppError::NotFound)?;
+        haven_store::agencies::row(&ctx.state.db, me.org(), id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Some(id)
+    };
     let case = if case.is_empty() {
         None
     } else {
@@ -290,10 +313,10 @@ async fn owner(
         }
         Some(id)
     };
-    if case.is_none() && contact.is_none() {
+    if case.is_none() && contact.is_none() && agency.is_none() {
         return Err(AppError::NotFound);
     }
-    Ok(Ok((case, contact)))
+    Ok(Ok((case, contact, agency)))
 }
 
 async fn new_page(
@@ -356,6 +379,7 @@ async fn new_page(
     let f = f
         .field("case", "hidden", &q.case)
         .field("contact", "hidden", &q.contact)
+        .field("agency", "hidden", &q.agency)
         .build();
     let errors = o.errors.clone();
     render(&NewPage {
@@ -367,7 +391,7 @@ async fn new_page(
 
 /// GET /staff/notifications/new?case=…|contact=….
 pub async fn new_form(ctx: Ctx, Query(q): Query<NewQuery>) -> AppResult<Response> {
-    let (case, _) = match owner(&ctx, &q.case, &q.contact).await? {
+    let (case, _, _) = match owner(&ctx, &q.case, &q.contact, &q.agency).await? {
         Ok(o) => o,
         Err(r) => return Ok(r),
     };
@@ -378,7 +402,14 @@ pub async fn new_form(ctx: Ctx, Query(q): Query<NewQuery>) -> AppResult<Response
 pub async fn create(ctx: Ctx, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
     let me = ctx.user()?.clone();
     let form = pairs.as_slice();
-    let (case, contact) = match owner(&ctx, form.one("case"), form.one("contact")).await? {
+    let (case, contact, agency) = match owner(
+        &ctx,
+        form.one("case"),
+        form.one("contact"),
+        form.one("agency"),
+    )
+    .await?
+    {
         Ok(o) => o,
         Err(r) => return Ok(r),
     };
@@ -507,6 +538,7 @@ pub async fn create(ctx: Ctx, Form(pairs): Form<Vec<(String, String)>>) -> AppRe
         let q = NewQuery {
             case: form.one("case").to_owned(),
             contact: form.one("contact").to_owned(),
+            agency: form.one("agency").to_owned(),
         };
         let mut res = new_page(&ctx, o, &q, case).await?;
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -552,6 +584,7 @@ pub async fn create(ctx: Ctx, Form(pairs): Form<Vec<(String, String)>>) -> AppRe
                 "protocol_number": number,
                 "case": case.map(|c| c.0),
                 "contact": contact.map(|c| c.0),
+                "agency": agency,
                 "people": chosen.len(),
                 "fields": fields,
                 "documents": attach.len(),
@@ -563,6 +596,27 @@ pub async fn create(ctx: Ctx, Form(pairs): Form<Vec<(String, String)>>) -> AppRe
         ev.ref_id = Some(id.0);
         ev.data = json!({ "notification": id.0, "number": number });
         super::cases::event(&ctx, &mut tx, &ring, case, ev).await?;
+    }
+    if let Some(agency) = agency {
+        // Written about an agency: found from it, and one of the actions on its page.
+        store::link_agency(&mut tx, me.org(), id, agency).await?;
+        haven_store::agencies::add_action(
+            &mut tx,
+            &ring,
+            ctx.state.rng.as_ref(),
+            me.org(),
+            &haven_store::agencies::Action {
+                id: ctx.state.ids().uuid(),
+                agency_id: agency,
+                kind: haven_store::agencies::ActionKind::Notification,
+                notification_id: Some(id.0),
+                happened_on: today(&ctx),
+                note: String::new(),
+                by: Some(me.user.id),
+                at: now,
+            },
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(see_other(&format!("/staff/notifications/{id}")))
@@ -592,6 +646,8 @@ struct NotificationPage<'a> {
     letter_text: String,
     /// The case documents sent with the letter: link, name, size.
     attachments: Vec<(String, String, String)>,
+    /// The agency it is about (link, name), when written from the agency's page.
+    agency: Option<(String, String)>,
     failure: String,
     outcome: String,
     outcome_note: String,
@@ -792,6 +848,14 @@ async fn notification_page(ctx: &Ctx, row: &NotificationRow, o: FormState) -> Ap
         overdue: row.overdue(today(ctx)),
         letter_subject,
         letter_text: text,
+        agency: match store::agency_of(&ctx.state.db, org, row.nid()).await? {
+            Some(a) if actor.can(Permission::ViewAgencies) => {
+                haven_store::agencies::row(&ctx.state.db, org, a)
+                    .await?
+                    .map(|r| (format!("/staff/agencies/{a}"), r.name))
+            }
+            _ => None,
+        },
         attachments: attached_documents(ctx, org, row)
             .await?
             .into_iter()
