@@ -198,6 +198,17 @@ conformance!(async fn a_notification_goes_from_draft_to_outcome_and_the_institut
     assert!(page.contains("Agencija Sloboda d.o.o.") && page.contains("1/2026"));
     assert!(!page.contains(&case), "nothing of the case beyond the letter");
     assert!(c.get(&format!("/staff/notifications/{id}")).await.contains("data-status=\"received\""));
+    // Posted from another site (a page that knows the link and tries to answer in the
+    // institution's name from the reader's browser): refused, nothing recorded.
+    let forged = haven_testkit::reqwest::Client::new()
+        .post(format!("{}{link}", app.base))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("reply", "Lažni odgovor")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(!c.get(&format!("/staff/notifications/{id}")).await.contains("Lažni odgovor"));
     let res = anon.submit(&link, &link, &[("reply", "Inspekcijski nadzor zakazan za 5. decembar.")]).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     assert!(res.contains("id=\"reply-done\""), "{}", res.text);

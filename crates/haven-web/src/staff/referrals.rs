@@ -1796,6 +1796,11 @@ pub async fn reply_submit(
     Path(token): Path<String>,
     req: Request,
 ) -> AppResult<Response> {
+    // The token in the address is the secret a forger would need; a post from another site is
+    // refused all the same, as the portal's forms refuse it.
+    if !crate::security::same_site_request(req.headers(), ctx.state.settings.trust_proxy) {
+        return Err(AppError::Forbidden);
+    }
     // The token is checked before the body is read.
     let (org, row) = match by_token(&ctx, &token).await? {
         Ok(x) => x,
