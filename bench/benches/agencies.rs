@@ -160,7 +160,7 @@ async fn bench(backend: TestBackend, name: &str, agencies: usize) {
                     "RS",
                 )
                 .unwrap(),
-                normalise_channel(&format!("011 {:07}", k), "RS").unwrap(),
+                normalise_channel(&format!("011 3{:06}", k), "RS").unwrap(),
             ],
             ..MatchQuery::default()
         };
