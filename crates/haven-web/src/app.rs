@@ -134,6 +134,7 @@ pub const UPLOAD_ROUTES: &[&str] = &[
     "/staff/cases/{id}/documents",
     "/staff/agencies/register",
     "/reply/{token}",
+    "/staff/agencies/{id}/reports/{rid}/screenshot",
 ];
 
 /// Limits the request body: `upload` bytes (plus room for the form around the file) on the

@@ -802,6 +802,11 @@ pub fn table() -> Vec<Route> {
             Staff(P::PublishAgencyWarnings),
             staff::agencies::warning,
         ),
+        upload_(
+            "/staff/agencies/{id}/reports/{rid}/screenshot",
+            Staff(P::EditAgencies),
+            staff::agencies::add_report_screenshot,
+        ),
         get_(
             "/staff/agencies/{id}/screenshots/{fid}",
             Staff(P::ViewAgencies),

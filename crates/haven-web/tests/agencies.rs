@@ -163,6 +163,25 @@ conformance!(async fn channels_reports_and_matches_through_the_pages(backend) {
         assert!(page.contains(s), "{s} missing: {}", page.text);
     }
     assert!(page.contains("id=\"report-months\"") && page.contains("<td>2026-11</td><td>1</td>"), "{}", page.text);
+    // The caller sends a screenshot of the ad afterwards: added to the report, sealed, checked by
+    // content, one per report.
+    let rid = page.text.split("/reports/").nth(1).expect("the screenshot form").split('/').next().unwrap().to_owned();
+    let shot_url = format!("/staff/agencies/{global}/reports/{rid}/screenshot?csrf={}", page.csrf());
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
+    let res = c.post_multipart(&shot_url, &[], ("file", "oglas.png", b"%PDF-1.4\n%%EOF\n".to_vec())).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "a PDF named .png is refused: {}", res.text);
+    let res = c.post_multipart(&shot_url, &[], ("file", "oglas.png", png.to_vec())).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let page = c.get(&format!("/staff/agencies/{global}")).await;
+    let href = format!("/staff/agencies/{global}/screenshots/");
+    let sid = page.text.split(&href).nth(1).expect("the screenshot link").split('"').next().unwrap().to_owned();
+    assert_eq!(c.get_bytes(&format!("{href}{sid}")).await, png);
+    let res = c.post_multipart(&shot_url, &[], ("file", "drugi.png", png.to_vec())).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "one screenshot per report");
+    assert!(res.contains("already has a screenshot"), "{}", res.text);
+    // Another agency's report is not found through this one.
+    let res = c.post_multipart(&format!("/staff/agencies/{other}/reports/{rid}/screenshot?csrf={}", page.csrf()), &[], ("file", "oglas.png", png.to_vec())).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
     // The contact names the agency it mentions.
     let contact_page = c.get(&format!("/staff/desk/contacts/{contact}")).await;
     assert!(contact_page.contains(&format!("href=\"/staff/agencies/{global}\">Global Jobs d.o.o.</a>")), "{}", contact_page.text);

@@ -338,6 +338,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("POST", "/staff/agencies/{id}/actions", Who::Roles(DESK)),
     ("POST", "/staff/agencies/{id}/warning", Who::Roles(AUDIT)),
     (
+        "POST",
+        "/staff/agencies/{id}/reports/{rid}/screenshot",
+        Who::Roles(DESK),
+    ),
+    (
         "GET",
         "/staff/agencies/{id}/screenshots/{fid}",
         Who::Roles(CASES),

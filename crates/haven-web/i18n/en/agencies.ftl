@@ -161,3 +161,7 @@ portal-agency-tip-deductions = Are transport and housing "arranged" and taken fr
 portal-agency-tip-mobile_only = Can you reach them only through a mobile number or a social-media page?
 portal-agency-tip-urgency = Are they rushing you to decide or to leave?
 agency-register-history-none = No import of the official register has named this agency yet.
+agency-screenshot-add = Screenshot of the ad (JPEG or PNG)
+agency-screenshot-upload = Add the screenshot
+error-agency-screenshot-exists = This report already has a screenshot.
+error-agency-screenshot-too-large = The file is too large.

@@ -161,3 +161,7 @@ portal-agency-tip-deductions = Da li su prevoz i smeštaj „obezbeđeni” i od
 portal-agency-tip-mobile_only = Da li možete da ih dobijete samo preko mobilnog telefona ili stranice na društvenoj mreži?
 portal-agency-tip-urgency = Da li vas požuruju da odlučite ili otputujete?
 agency-register-history-none = Nijedan uvoz zvaničnog registra još nije naveo ovu agenciju.
+agency-screenshot-add = Snimak ekrana oglasa (JPEG ili PNG)
+agency-screenshot-upload = Dodaj snimak ekrana
+error-agency-screenshot-exists = Ova prijava već ima snimak ekrana.
+error-agency-screenshot-too-large = Datoteka je prevelika.

@@ -543,6 +543,7 @@ pub async fn update(
 
 /// A report as the agency page shows it.
 pub struct ReportView {
+    id: String,
     when: String,
     source: String,
     name: String,
@@ -644,6 +645,7 @@ async fn agency_page(
         .map(|r| {
             let n = &r.report;
             ReportView {
+                id: n.id.to_string(),
                 when: fmt_date(n.reported_on, ctx.lang),
                 source: tr.t(&format!("agency-source-{}", n.source.code())),
                 name: n.agency_name.clone(),
@@ -1195,6 +1197,90 @@ pub async fn warning(
 }
 
 /// GET /staff/agencies/{id}/screenshots/{fid}: a report's screenshot, as an attachment.
+/// POST /staff/agencies/{id}/reports/{rid}/screenshot: a screenshot of the ad (JPEG or PNG,
+/// checked by content, sealed) added to a report that has none, e.g. one the caller sent by
+/// message after the call.
+pub async fn add_report_screenshot(
+    ctx: Ctx,
+    Path((id, rid)): Path<(String, String)>,
+    req: axum::extract::Request,
+) -> AppResult<Response> {
+    use axum::extract::FromRequest;
+    // The agency and the report are looked up before the body is read.
+    let me = ctx.user()?.clone();
+    let row = find_row(&ctx, &id).await?;
+    let rid: Uuid = rid.parse().map_err(|_| AppError::NotFound)?;
+    let ring = ctx.state.keys.get(me.org()).await?;
+    let report = store::reports_of(&ctx.state.db, &ring, me.org(), row.id)
+        .await?
+        .into_iter()
+        .find(|r| r.report.id == rid)
+        .ok_or(AppError::NotFound)?;
+    let m = axum::extract::Multipart::from_request(req, &ctx.state)
+        .await
+        .map_err(|_| AppError::BadRequest)?;
+    let up = super::documents::read_upload(m).await?;
+    let mut errors = ValidationErrors::new();
+    let limit = ctx.state.settings.cases.upload_limit_bytes();
+    let checked = if report.screenshot.is_some() {
+        Err("agency-screenshot-exists")
+    } else if up.content.len() > limit {
+        Err("agency-screenshot-too-large")
+    } else {
+        match haven_domain::documents::check_upload(&up.name, &up.content, true) {
+            Ok(t) => Ok(t),
+            Err(refusal) => Err(refusal.code()),
+        }
+    };
+    let file_type = match checked {
+        Ok(t) => t,
+        Err(code) => {
+            errors.add("screenshot", code);
+            ctx.audit_now(
+                me.org(),
+                ctx.event("agency.screenshot_refused", Outcome::Denied)
+                    .target("agency", row.id)
+                    .details(json!({ "reason": code, "size": up.content.len() })),
+            )
+            .await?;
+            let o = FormState {
+                section: "screenshot",
+                errors: FormErrors::from_validation(&ctx.tr(), &errors),
+                kept: Vec::new(),
+            };
+            let mut res = agency_page(&ctx, &row, o, Vec::new()).await?;
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(res);
+        }
+    };
+    let sid = ctx.state.ids().uuid();
+    let mut tx = ctx.state.db.begin().await?;
+    store::add_screenshot(
+        &mut tx,
+        &ring,
+        ctx.state.rng.as_ref(),
+        me.org(),
+        sid,
+        rid,
+        file_type.media_type(),
+        &up.content,
+    )
+    .await?;
+    ctx.audit(
+        &mut tx,
+        me.org(),
+        ctx.event("agency.screenshot_added", Outcome::Ok)
+            .target("agency", row.id)
+            .details(
+                json!({ "report": rid, "screenshot": sid, "media_type": file_type.media_type() }),
+            ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/staff/agencies/{}#reports", row.id)))
+}
+
+/// GET /staff/agencies/{id}/screenshots/{sid}: a report's screenshot, as a download (audited).
 pub async fn screenshot(ctx: Ctx, Path((id, sid)): Path<(String, String)>) -> AppResult<Response> {
     let me = ctx.user()?;
     let row = find_row(&ctx, &id).await?;

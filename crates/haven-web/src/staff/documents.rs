@@ -18,13 +18,13 @@ use crate::error::{AppError, AppResult};
 use crate::ui::Ctx;
 
 /// What the upload form sent.
-struct Upload {
-    fields: Vec<(String, String)>,
-    name: String,
-    content: Vec<u8>,
+pub(crate) struct Upload {
+    pub(crate) fields: Vec<(String, String)>,
+    pub(crate) name: String,
+    pub(crate) content: Vec<u8>,
 }
 
-async fn read_upload(mut m: Multipart) -> AppResult<Upload> {
+pub(crate) async fn read_upload(mut m: Multipart) -> AppResult<Upload> {
     let mut up = Upload {
         fields: Vec::new(),
         name: String::new(),
