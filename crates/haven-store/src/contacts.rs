@@ -1224,18 +1224,7 @@ pub async fn tasks_of(
         .fetch_all(c)
         .await
     })?;
-    rows.into_iter()
-        .map(|(id, contact, title, due_at, assignee, done_at)| {
-            Ok(ContactTask {
-                id,
-                contact_id: ContactId(contact),
-                title: open(ring, "case_tasks", "title_enc", id, title)?,
-                due_at,
-                assignee: assignee.map(UserId),
-                done_at,
-            })
-        })
-        .collect()
+    rows.into_iter().map(|r| task_of(ring, r)).collect()
 }
 
 // Queues and search.
@@ -1251,6 +1240,19 @@ pub struct LineCounts {
     pub tasks_overdue: i64,
     /// Web-form submissions nobody has taken.
     pub unassigned_web: i64,
+}
+
+/// A task row opened: its title decrypted.
+fn task_of(ring: &OrgKeyring, r: TaskRow) -> Result<ContactTask> {
+    let (id, contact, title, due_at, assignee, done_at) = r;
+    Ok(ContactTask {
+        id,
+        contact_id: ContactId(contact),
+        title: open(ring, "case_tasks", "title_enc", id, title)?,
+        due_at,
+        assignee: assignee.map(UserId),
+        done_at,
+    })
 }
 
 /// The open tasks of a line's contacts that are due before `until` (overdue ones first), with
@@ -1277,18 +1279,7 @@ pub async fn open_tasks_of_line(
         .fetch_all(c)
         .await
     })?;
-    rows.into_iter()
-        .map(|(id, contact, title, due_at, assignee, done_at)| {
-            Ok(ContactTask {
-                id,
-                contact_id: ContactId(contact),
-                title: open(ring, "case_tasks", "title_enc", id, title)?,
-                due_at,
-                assignee: assignee.map(UserId),
-                done_at,
-            })
-        })
-        .collect()
+    rows.into_iter().map(|r| task_of(ring, r)).collect()
 }
 
 /// The inbox counts of a line at `now` (`soon`: the end of "due").

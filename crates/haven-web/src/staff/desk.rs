@@ -210,24 +210,38 @@ async fn people_with_phone(ctx: &Ctx, e164: &str) -> AppResult<Vec<PersonHit>> {
         haven_store::people::find_by_phone(&ctx.state.db, &ring, me.org(), region, e164).await?
     {
         if p.merged_into.is_none() && super::cases::person_gate(ctx, p.id).await?.allowed() {
-            out.push(PersonHit {
-                id: p.id.to_string(),
-                name: p.name,
-                born: p
-                    .birth_date
-                    .map(|d| d.format("%d.%m.%Y").to_string())
-                    .or(p.birth_year.map(|y| y.to_string()))
-                    .unwrap_or_default(),
-            });
+            out.push(person_hit(ctx, p));
         }
     }
     Ok(out)
+}
+
+/// A person's record as the lookup and the contact page name it: name and date (or year) of
+/// birth, in the reader's locale.
+fn person_hit(ctx: &Ctx, p: haven_store::people::Person) -> PersonHit {
+    PersonHit {
+        id: p.id.to_string(),
+        born: p
+            .birth_date
+            .map(|d| super::cases::fmt_date(d, ctx.lang))
+            .or(p.birth_year.map(|y| y.to_string()))
+            .unwrap_or_default(),
+        name: p.name,
+    }
 }
 
 /// The person the form links the caller to: empty for none; anything else must be a person the
 /// reader may open, or the form says so (a guessed id reveals nothing: the message is the same
 /// for a person that does not exist).
 pub(crate) async fn caller_person(ctx: &Ctx, raw: &str) -> AppResult<Result<Option<Uuid>, ()>> {
+    Ok(openable_person(ctx, raw).await?.map(|p| p.map(|p| p.id.0)))
+}
+
+/// [`caller_person`]'s check, giving the record itself.
+async fn openable_person(
+    ctx: &Ctx,
+    raw: &str,
+) -> AppResult<Result<Option<haven_store::people::Person>, ()>> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(Ok(None));
@@ -244,7 +258,7 @@ pub(crate) async fn caller_person(ctx: &Ctx, raw: &str) -> AppResult<Result<Opti
         Some(p)
             if p.merged_into.is_none() && super::cases::person_gate(ctx, p.id).await?.allowed() =>
         {
-            Ok(Ok(Some(p.id.0)))
+            Ok(Ok(Some(p)))
         }
         _ => Ok(Err(())),
     }
@@ -775,6 +789,28 @@ pub struct TaskRow {
     overdue: bool,
 }
 
+impl TaskRow {
+    /// A contact's task as the contact page and the inbox show it.
+    fn of(
+        ctx: &Ctx,
+        names: &HashMap<UserId, String>,
+        t: contacts::ContactTask,
+        now: DateTime<Utc>,
+    ) -> Self {
+        TaskRow {
+            id: t.id.to_string(),
+            due: t.due_at.map(|d| ctx.time(d)).unwrap_or_default(),
+            who: t
+                .assignee
+                .and_then(|u| names.get(&u).cloned())
+                .unwrap_or_default(),
+            done: t.done_at.is_some(),
+            overdue: t.done_at.is_none() && t.due_at.is_some_and(|d| d < now),
+            title: t.title,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "staff/desk_contact.html")]
 struct ContactPage<'a> {
@@ -935,14 +971,7 @@ async fn contact_page(ctx: &Ctx, facts: &ContactFacts, errors: FormErrors) -> Ap
     let tasks = contacts::tasks_of(&ctx.state.db, &ring, me.org(), f.id)
         .await?
         .into_iter()
-        .map(|t| TaskRow {
-            id: t.id.to_string(),
-            title: t.title,
-            due: t.due_at.map(|d| ctx.time(d)).unwrap_or_default(),
-            who: t.assignee.map(|u| name(&u)).unwrap_or_default(),
-            done: t.done_at.is_some(),
-            overdue: t.done_at.is_none() && t.due_at.is_some_and(|d| d < now),
-        })
+        .map(|t| TaskRow::of(ctx, &names, t, now))
         .collect();
     let default_kind = if f.categories.iter().any(|c| c.starts_with("missing_child.")) {
         "missing_child"
@@ -953,28 +982,8 @@ async fn contact_page(ctx: &Ctx, facts: &ContactFacts, errors: FormErrors) -> Ap
     };
     let (person, person_hidden) = match f.person_id {
         None => (None, false),
-        Some(pid) => match caller_person(ctx, &pid.to_string()).await? {
-            Ok(Some(_)) => {
-                let p = haven_store::people::get(
-                    &ctx.state.db,
-                    &ring,
-                    me.org(),
-                    haven_domain::people::PersonId(pid),
-                )
-                .await?;
-                (
-                    p.map(|p| PersonHit {
-                        id: p.id.to_string(),
-                        name: p.name,
-                        born: p
-                            .birth_date
-                            .map(|d| d.format("%d.%m.%Y").to_string())
-                            .or(p.birth_year.map(|y| y.to_string()))
-                            .unwrap_or_default(),
-                    }),
-                    false,
-                )
-            }
+        Some(pid) => match openable_person(ctx, &pid.to_string()).await? {
+            Ok(Some(p)) => (Some(person_hit(ctx, p)), false),
             _ => (None, true),
         },
     };
@@ -1720,20 +1729,7 @@ async fn inbox_page(ctx: &Ctx, errors: FormErrors) -> AppResult<Response> {
             if !contact_visible(&me.actor(), f.org_id, f.confidential, &f.counsellors) {
                 continue;
             }
-            tasks.push((
-                t.contact_id.to_string(),
-                TaskRow {
-                    id: t.id.to_string(),
-                    title: t.title,
-                    due: t.due_at.map(|d| ctx.time(d)).unwrap_or_default(),
-                    who: t
-                        .assignee
-                        .and_then(|u| names.get(&u).cloned())
-                        .unwrap_or_default(),
-                    done: false,
-                    overdue: t.due_at.is_some_and(|d| d < now),
-                },
-            ));
+            tasks.push((t.contact_id.to_string(), TaskRow::of(ctx, &names, t, now)));
         }
         lines.push(LineBox {
             code: l.clone(),
