@@ -1,11 +1,17 @@
 //! The audit log: who did what to which record, when, from where — append-only and hash-chained.
 //!
-//! Every entry's hash covers the previous entry's hash and every field of the entry, encoded
-//! canonically ([`entry_bytes`], the one encoding both [`append`] and [`verify`] use). The chain
-//! head of each organisation lives in `audit_heads`; an append locks that row (an UPDATE on both
-//! backends), so entries of one organisation are numbered 1, 2, 3… without gaps and in commit
-//! order, inside the transaction of the change they record: a change and its audit entry commit
-//! together or not at all. Entries hold field names, never the values of identifying fields.
+//! A change writes its entry with [`append`] inside its own transaction, into `audit_pending`: a
+//! change and its audit entry commit together or not at all, and appending locks nothing, so
+//! changes of one organisation commit side by side (a single chain head locked until each commit
+//! made every write of an organisation wait for the one before it to reach the disk).
+//!
+//! [`sequence`] then chains committed entries in batches, under the lock of the organisation's
+//! head in `audit_heads`: it numbers them 1, 2, 3… without gaps in the order they were written,
+//! hashes each over the previous entry's hash and every field of the entry, encoded canonically
+//! ([`entry_bytes`], the one encoding both the sequencer and [`verify`] use), and moves them into
+//! `audit_log`, which refuses updates and deletes. The server runs it a few times a second;
+//! reading the log runs it first. Entries hold field names, never the values of identifying
+//! fields.
 
 use chrono::{DateTime, Utc};
 use haven_crypto::audit::{AuditHash, CanonicalEncoder, GENESIS, chain_hash};
@@ -171,22 +177,106 @@ pub fn entry_bytes(e: &AuditEntry) -> Vec<u8> {
         .finish()
 }
 
-/// Appends an event to the organisation's chain inside `tx`; returns its sequence number.
+/// Records an event inside `tx`, the transaction of the change it describes: the entry commits
+/// with the change or not at all. It waits in `audit_pending` until [`sequence`] numbers and
+/// chains it; appending takes no lock, so changes of one organisation commit side by side.
 pub async fn append(
     tx: &mut Tx,
     org: OrgId,
     id: Uuid,
     at: DateTime<Utc>,
     ev: &AuditEvent,
-) -> Result<i64> {
-    // Lock the head for the rest of the transaction; appends of one organisation queue here.
+) -> Result<()> {
+    execute!(
+        tx,
+        "INSERT INTO audit_pending (org_id, id, occurred_at, actor_kind, actor_id, action, outcome, target_kind, target_id, ip, request_id, details) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        org.0,
+        id,
+        at,
+        ev.actor.kind(),
+        ev.actor.id(),
+        ev.action.clone(),
+        ev.outcome.code(),
+        ev.target.as_ref().map(|(k, _)| k.clone()),
+        ev.target.as_ref().map(|(_, i)| *i),
+        ev.ip.clone(),
+        ev.request_id.clone(),
+        ev.details.to_string()
+    )?;
+    Ok(())
+}
+
+/// An entry waiting to be chained.
+#[derive(sqlx::FromRow)]
+struct Pending {
+    pid: i64,
+    id: Uuid,
+    occurred_at: DateTime<Utc>,
+    actor_kind: String,
+    actor_id: Option<Uuid>,
+    action: String,
+    outcome: String,
+    target_kind: Option<String>,
+    target_id: Option<Uuid>,
+    ip: Option<String>,
+    request_id: Option<String>,
+    details: String,
+}
+
+/// How many waiting entries one sequencing transaction chains at most.
+const BATCH: i64 = 1000;
+/// Rows per multi-row statement (15 parameters each, well under both backends' limits).
+const ROWS_PER_STATEMENT: usize = 250;
+
+/// Chains every entry waiting when it is called, of every organisation, in the order they were
+/// written; returns how many it chained. Safe to run from several processes at once: each
+/// organisation's head is locked while its entries are chained. The server runs it a few times a
+/// second ([`spawn_sequencer`]); reading the log ([`list`], [`verify`], [`head`]) and
+/// [`Db::close`] run it first, so what they see is complete.
+pub async fn sequence(db: &Db) -> Result<u64> {
+    let orgs: Vec<Uuid> = on_db!(db, |c| sqlx::query_scalar(
+        "SELECT DISTINCT org_id FROM audit_pending"
+    )
+    .fetch_all(c)
+    .await)?;
+    let mut chained = 0;
+    for org in orgs {
+        loop {
+            let n = sequence_batch(db, OrgId(org)).await?;
+            chained += n;
+            if n < BATCH as u64 {
+                break;
+            }
+        }
+    }
+    Ok(chained)
+}
+
+/// Runs [`sequence`] every `every` until the task is aborted; failures are logged and retried.
+pub fn spawn_sequencer(db: Db, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = sequence(&db).await {
+                tracing::warn!(error = %e, "chaining audit entries failed; it will try again");
+            }
+        }
+    })
+}
+
+/// Locks the organisation's chain head for the rest of `tx` and returns it (creating it at the
+/// genesis value the first time).
+async fn lock_head(tx: &mut Tx, org: OrgId) -> Result<(i64, AuditHash)> {
     let head: Option<(i64, Vec<u8>)> = on_tx!(tx, |c| sqlx::query_as(
         "UPDATE audit_heads SET seq = seq WHERE org_id = $1 RETURNING seq, hash"
     )
     .bind(org.0)
     .fetch_optional(&mut *c)
     .await)?;
-    let (last_seq, prev) = match head {
+    let (seq, hash) = match head {
         Some(h) => h,
         None => {
             execute!(
@@ -198,65 +288,142 @@ pub async fn append(
             (0, GENESIS.to_vec())
         }
     };
-    let prev_hash: AuditHash = prev
+    let hash = hash
         .as_slice()
         .try_into()
         .map_err(|_| StoreError::corrupt("audit_heads", "hash", "not 32 bytes"))?;
-    let mut entry = AuditEntry {
-        org_id: org.0,
-        seq: last_seq + 1,
-        id,
-        occurred_at: at,
-        actor_kind: ev.actor.kind().to_owned(),
-        actor_id: ev.actor.id(),
-        action: ev.action.clone(),
-        outcome: ev.outcome.code().to_owned(),
-        target_kind: ev.target.as_ref().map(|(k, _)| k.clone()),
-        target_id: ev.target.as_ref().map(|(_, i)| *i),
-        ip: ev.ip.clone(),
-        request_id: ev.request_id.clone(),
-        details: ev.details.to_string(),
-        prev_hash: prev_hash.to_vec(),
-        hash: Vec::new(),
-    };
-    entry.hash = chain_hash(&prev_hash, &entry_bytes(&entry)).to_vec();
-    execute!(
-        tx,
-        "INSERT INTO audit_log (org_id, seq, id, occurred_at, actor_kind, actor_id, action, outcome, target_kind, target_id, ip, request_id, details, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        entry.org_id,
-        entry.seq,
-        entry.id,
-        entry.occurred_at,
-        entry.actor_kind.clone(),
-        entry.actor_id,
-        entry.action.clone(),
-        entry.outcome.clone(),
-        entry.target_kind.clone(),
-        entry.target_id,
-        entry.ip.clone(),
-        entry.request_id.clone(),
-        entry.details.clone(),
-        entry.prev_hash.clone(),
-        entry.hash.clone()
-    )?;
-    execute!(
-        tx,
-        "UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1",
-        org.0,
-        entry.seq,
-        entry.hash.clone()
-    )?;
-    Ok(entry.seq)
+    Ok((seq, hash))
 }
 
-/// The head of an organisation's chain: the last sequence number and hash.
+/// Chains up to [`BATCH`] waiting entries of one organisation in one transaction.
+async fn sequence_batch(db: &Db, org: OrgId) -> Result<u64> {
+    let mut tx = db.begin().await?;
+    let (mut seq, mut prev) = lock_head(&mut tx, org).await?;
+    // Read under the head's lock: a second sequencer waits above and then sees these rows gone.
+    let rows: Vec<Pending> = on_tx!(&mut tx, |c| {
+        sqlx::query_as(
+        "SELECT pid, id, occurred_at, actor_kind, actor_id, action, outcome, target_kind, target_id, ip, request_id, details \
+         FROM audit_pending WHERE org_id = $1 ORDER BY pid LIMIT $2"
+    )
+    .bind(org.0)
+    .bind(BATCH)
+    .fetch_all(&mut *c)
+    .await
+    })?;
+    if rows.is_empty() {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    let mut entries = Vec::with_capacity(rows.len());
+    for r in &rows {
+        seq += 1;
+        let mut e = AuditEntry {
+            org_id: org.0,
+            seq,
+            id: r.id,
+            occurred_at: r.occurred_at,
+            actor_kind: r.actor_kind.clone(),
+            actor_id: r.actor_id,
+            action: r.action.clone(),
+            outcome: r.outcome.clone(),
+            target_kind: r.target_kind.clone(),
+            target_id: r.target_id,
+            ip: r.ip.clone(),
+            request_id: r.request_id.clone(),
+            details: r.details.clone(),
+            prev_hash: prev.to_vec(),
+            hash: Vec::new(),
+        };
+        prev = chain_hash(&prev, &entry_bytes(&e));
+        e.hash = prev.to_vec();
+        entries.push(e);
+    }
+    // One multi-row INSERT and one DELETE per chunk; the DELETE names each row it chained, so a
+    // row committed meanwhile with a lower number waits for the next batch instead of being lost.
+    macro_rules! move_rows {
+        ($t:expr, $db:ty) => {{
+            for (chunk, pending) in entries
+                .chunks(ROWS_PER_STATEMENT)
+                .zip(rows.chunks(ROWS_PER_STATEMENT))
+            {
+                let mut insert = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO audit_log (org_id, seq, id, occurred_at, actor_kind, actor_id, action, outcome, target_kind, target_id, ip, request_id, details, prev_hash, hash) ",
+                );
+                insert.push_values(chunk, |mut b, e| {
+                    b.push_bind(e.org_id)
+                        .push_bind(e.seq)
+                        .push_bind(e.id)
+                        .push_bind(e.occurred_at)
+                        .push_bind(e.actor_kind.clone())
+                        .push_bind(e.actor_id)
+                        .push_bind(e.action.clone())
+                        .push_bind(e.outcome.clone())
+                        .push_bind(e.target_kind.clone())
+                        .push_bind(e.target_id)
+                        .push_bind(e.ip.clone())
+                        .push_bind(e.request_id.clone())
+                        .push_bind(e.details.clone())
+                        .push_bind(e.prev_hash.clone())
+                        .push_bind(e.hash.clone());
+                });
+                insert.build().execute(&mut **$t).await?;
+                let mut delete =
+                    sqlx::QueryBuilder::<$db>::new("DELETE FROM audit_pending WHERE pid IN (");
+                let mut pids = delete.separated(", ");
+                for p in pending {
+                    pids.push_bind(p.pid);
+                }
+                delete.push(")");
+                delete.build().execute(&mut **$t).await?;
+            }
+        }};
+    }
+    match &mut tx {
+        Tx::Sqlite(t) => move_rows!(t, sqlx::Sqlite),
+        Tx::Postgres(t) => move_rows!(t, sqlx::Postgres),
+    }
+    execute!(
+        &mut tx,
+        "UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1",
+        org.0,
+        seq,
+        prev.to_vec()
+    )?;
+    tx.commit().await?;
+    Ok(rows.len() as u64)
+}
+
+/// The head of an organisation's chain: the last sequence number and hash, once every entry
+/// waiting has been chained.
 pub async fn head(db: &Db, org: OrgId) -> Result<(i64, AuditHash)> {
-    let row: Option<(i64, Vec<u8>)> = on_db!(db, |c| sqlx::query_as(
+    sequence(db).await?;
+    let mut snap = snapshot(db).await?;
+    let head = head_in(&mut snap, org).await;
+    snap.rollback().await?;
+    head
+}
+
+/// A read-only transaction that sees one state of the database throughout, so that a chain
+/// read page by page is compared with the head of the same moment while entries keep coming.
+async fn snapshot(db: &Db) -> Result<Tx> {
+    Ok(match db {
+        Db::Sqlite { read, .. } => Tx::Sqlite(read.begin().await?),
+        Db::Postgres(pool) => {
+            let mut t = pool.begin().await?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *t)
+                .await?;
+            Tx::Postgres(t)
+        }
+    })
+}
+
+async fn head_in(tx: &mut Tx, org: OrgId) -> Result<(i64, AuditHash)> {
+    let row: Option<(i64, Vec<u8>)> = on_tx!(tx, |c| sqlx::query_as(
         "SELECT seq, hash FROM audit_heads WHERE org_id = $1"
     )
     .bind(org.0)
-    .fetch_optional(c)
+    .fetch_optional(&mut *c)
     .await)?;
     match row {
         None => Ok((0, GENESIS)),
@@ -349,14 +516,23 @@ impl std::fmt::Display for ChainBreak {
 
 const PAGE: i64 = 2000;
 
-/// Recomputes an organisation's chain from the first entry and compares it with the head.
+/// Chains what is waiting, then recomputes the organisation's chain from the first entry and
+/// compares it with the head, all read in one snapshot.
 pub async fn verify(db: &Db, org: OrgId) -> Result<Verification> {
-    let (head_seq, head_hash) = head(db, org).await?;
+    sequence(db).await?;
+    let mut snap = snapshot(db).await?;
+    let v = verify_in(&mut snap, org).await;
+    snap.rollback().await?;
+    v
+}
+
+async fn verify_in(snap: &mut Tx, org: OrgId) -> Result<Verification> {
+    let (head_seq, head_hash) = head_in(snap, org).await?;
     let mut expected_seq = 1i64;
     let mut prev = GENESIS;
     let mut entries = 0i64;
     loop {
-        let page: Vec<AuditEntry> = on_db!(db, |c| {
+        let page: Vec<AuditEntry> = on_tx!(snap, |c| {
             sqlx::query_as(
             "SELECT org_id, seq, id, occurred_at, actor_kind, actor_id, action, outcome, target_kind, target_id, ip, request_id, details, prev_hash, hash \
              FROM audit_log WHERE org_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3"
@@ -364,7 +540,7 @@ pub async fn verify(db: &Db, org: OrgId) -> Result<Verification> {
         .bind(org.0)
         .bind(expected_seq)
         .bind(PAGE)
-        .fetch_all(c)
+        .fetch_all(&mut *c)
         .await
         })?;
         if page.is_empty() {
@@ -510,8 +686,9 @@ pub struct AuditFilter {
     pub before_seq: Option<i64>,
 }
 
-/// Entries, newest first.
+/// Entries, newest first (what is waiting is chained first, so the list is complete).
 pub async fn list(db: &Db, org: OrgId, f: &AuditFilter, limit: i64) -> Result<Vec<AuditEntry>> {
+    sequence(db).await?;
     let like = f
         .action_prefix
         .as_ref()
@@ -543,7 +720,8 @@ pub async fn list(db: &Db, org: OrgId, f: &AuditFilter, limit: i64) -> Result<Ve
 pub async fn failed_sign_ins_from(db: &Db, ip: &str, since: DateTime<Utc>) -> Result<i64> {
     Ok(on_db!(db, |c| {
         sqlx::query_scalar(
-        "SELECT count(*) FROM audit_log WHERE action = 'auth.sign_in' AND outcome = 'failed' AND ip = $1 AND occurred_at > $2"
+        "SELECT (SELECT count(*) FROM audit_log WHERE action = 'auth.sign_in' AND outcome = 'failed' AND ip = $1 AND occurred_at > $2) \
+              + (SELECT count(*) FROM audit_pending WHERE action = 'auth.sign_in' AND outcome = 'failed' AND ip = $1 AND occurred_at > $2)"
     )
     .bind(ip)
     .bind(since)
@@ -557,7 +735,8 @@ pub async fn failed_sign_ins_from(db: &Db, ip: &str, since: DateTime<Utc>) -> Re
 pub async fn count_from(db: &Db, action: &str, ip: &str, since: DateTime<Utc>) -> Result<i64> {
     Ok(on_db!(db, |c| {
         sqlx::query_scalar(
-            "SELECT count(*) FROM audit_log WHERE action = $1 AND ip = $2 AND occurred_at > $3",
+            "SELECT (SELECT count(*) FROM audit_log WHERE action = $1 AND ip = $2 AND occurred_at > $3) \
+                  + (SELECT count(*) FROM audit_pending WHERE action = $1 AND ip = $2 AND occurred_at > $3)",
         )
         .bind(action)
         .bind(ip)

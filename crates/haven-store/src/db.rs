@@ -461,8 +461,12 @@ impl Db {
         Ok(cols)
     }
 
-    /// Closes every connection (SQLite checkpoints its WAL).
+    /// Chains the audit entries still waiting ([`crate::audit::sequence`]), then closes every
+    /// connection (SQLite checkpoints its WAL).
     pub async fn close(&self) {
+        if let Err(e) = crate::audit::sequence(self).await {
+            tracing::warn!(error = %e, "audit entries left waiting; the next start chains them");
+        }
         match self {
             Db::Sqlite { read, write, .. } => {
                 read.close().await;

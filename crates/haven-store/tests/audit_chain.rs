@@ -72,6 +72,7 @@ async fn fill(db: &Db, org: OrgId, n: i64) {
         .unwrap();
         tx.commit().await.unwrap();
     }
+    audit::sequence(db).await.unwrap();
 }
 
 async fn drop_append_only_triggers(db: &Db) {
@@ -347,4 +348,55 @@ conformance!(async fn a_checkpoint_catches_a_consistent_rewrite(backend) {
     rewrite_consistently(&t.db, a, 2, "auth.sign_out").await;
     assert_eq!(broken_at(&t.db, a).await, None, "a consistent rewrite passes the chain check");
     assert_eq!(audit::check_checkpoint(&t.db, &cp, &pk).await.unwrap(), Some(CheckpointProblem::HashDiffers(4)));
+});
+
+conformance!(async fn concurrent_changes_are_chained_once_each_and_a_rolled_back_one_never(backend) {
+    let t = TestDb::new(backend).await;
+    let a = org(&t.db, "busy").await;
+    let writers = 8u128;
+    let each = 25u128;
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let db = t.db.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..each {
+                let mut ev = AuditEvent::new(AuditActor::System, "contact.created", Outcome::Ok);
+                ev.ip = Some("192.0.2.7".into());
+                let mut tx = db.begin().await.unwrap();
+                audit::append(&mut tx, a, Uuid::from_u128(w * 1000 + i + 1), t0(), &ev).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+        }));
+    }
+    // Sequencers race the writers and each other: each entry is chained exactly once.
+    let mut chained = 0;
+    for task in tasks {
+        let (s1, s2) = tokio::join!(audit::sequence(&t.db), audit::sequence(&t.db));
+        chained += s1.unwrap() + s2.unwrap();
+        task.await.unwrap();
+    }
+    // A change rolled back takes its audit entry with it.
+    let mut tx = t.db.begin().await.unwrap();
+    audit::append(&mut tx, a, Uuid::from_u128(999_999), t0(), &AuditEvent::new(AuditActor::System, "contact.created", Outcome::Ok)).await.unwrap();
+    tx.rollback().await.unwrap();
+    // An entry still waiting counts for throttling already.
+    let mut tx = t.db.begin().await.unwrap();
+    let mut ev = AuditEvent::new(AuditActor::Anonymous, "notification.replied", Outcome::Ok);
+    ev.ip = Some("192.0.2.8".into());
+    audit::append(&mut tx, a, Uuid::from_u128(888_888), t0(), &ev).await.unwrap();
+    tx.commit().await.unwrap();
+    let since = t0() - TimeDelta::hours(1);
+    assert_eq!(audit::count_from(&t.db, "notification.replied", "192.0.2.8", since).await.unwrap(), 1);
+
+    chained += audit::sequence(&t.db).await.unwrap();
+    let total = (writers * each) as u64 + 1;
+    assert_eq!(chained, total);
+    assert_eq!(audit::sequence(&t.db).await.unwrap(), 0, "nothing is left waiting");
+    assert_eq!(audit::count_from(&t.db, "notification.replied", "192.0.2.8", since).await.unwrap(), 1, "counted once, chained");
+    assert_eq!(audit::count_from(&t.db, "contact.created", "192.0.2.7", since).await.unwrap(), (writers * each) as i64);
+    let v = audit::verify(&t.db, a).await.unwrap();
+    assert_eq!((v.entries, v.head_seq, v.first_broken), (total as i64, total as i64, None));
+    let ids: std::collections::HashSet<Uuid> = audit::list(&t.db, a, &Default::default(), 10_000).await.unwrap().into_iter().map(|e| e.id).collect();
+    assert_eq!(ids.len() as u64, total);
+    assert!(!ids.contains(&Uuid::from_u128(999_999)));
 });

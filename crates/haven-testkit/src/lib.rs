@@ -326,11 +326,15 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("setup link: {e}"));
         let router = haven_web::router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
+        // The audit sequencer runs as in `haven serve`.
+        let sequencer =
+            haven_store::audit::spawn_sequencer(state.db.clone(), haven_web::AUDIT_SEQUENCE_EVERY);
         let server = tokio::spawn(async move {
             let _ = haven_web::serve(listener, router, async move {
                 let _ = rx.await;
             })
             .await;
+            sequencer.abort();
         });
         TestApp {
             addr,

@@ -293,6 +293,11 @@ async fn render_errors(State(state): State<AppState>, req: Request, next: Next) 
     out
 }
 
+/// How often the server chains waiting audit entries ([`haven_store::audit::sequence`]): often
+/// enough that the log is seconds-fresh for anyone reading the tables directly, rarely enough to
+/// cost nothing when idle. Reading the log through Haven chains first and is always complete.
+pub const AUDIT_SEQUENCE_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Serves the router on a listener until `shutdown` resolves; connections in flight finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,

@@ -26,7 +26,7 @@ pub mod state;
 pub mod throttle;
 pub mod ui;
 
-pub use app::{router, serve};
+pub use app::{AUDIT_SEQUENCE_EVERY, router, serve};
 pub use bootstrap::{Haven, StartError, StartOptions, open};
 pub use settings::Settings;
 pub use state::AppState;

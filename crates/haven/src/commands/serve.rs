@@ -38,8 +38,11 @@ pub async fn run(mut settings: Settings) -> Result<ExitCode, String> {
     let router = haven_web::router(state.clone());
     let reencryption =
         haven_web::keys::spawn_reencryption(state.clone(), haven_web::keys::REENCRYPT_EVERY);
+    let sequencer =
+        haven_store::audit::spawn_sequencer(state.db.clone(), haven_web::AUDIT_SEQUENCE_EVERY);
     let served = haven_web::serve(listener, router, shutdown_signal()).await;
     reencryption.abort();
+    sequencer.abort();
     served.map_err(|e| format!("the server stopped: {e}"))?;
     state.db.close().await;
     tracing::info!("stopped");
