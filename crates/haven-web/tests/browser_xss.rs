@@ -78,7 +78,7 @@ const INSPECT: &str = r##"
   const call = /haven_xss\(|alert\(|confirm\(|prompt\(/;
   const html = document.documentElement.outerHTML;
   for (const m of html.matchAll(/haven_xss\((\d+)\)/g)) out.shown.push(Number(m[1]));
-  const bad = (el, why) => out.injected.push(why + ': ' + el.outerHTML.slice(0, 200));
+  const bad = (el, why) => out.injected.push(why + ': ' + el.outerHTML.replace(/\s+/g, ' ').slice(0, 200));
   const urlish = ['href', 'src', 'action', 'formaction', 'xlink:href', 'data', 'poster', 'background', 'codebase', 'cite'];
   for (const el of document.querySelectorAll('*')) {
     const tag = el.tagName.toLowerCase();
@@ -353,6 +353,7 @@ impl Run {
             .split('(')
             .skip(1)
             .filter_map(|rest| rest.split(')').next()?.parse().ok())
+            .filter(|id| *id >= 1000)
             .collect();
         match ids.first() {
             Some(id) => format!("{hit} [payload {id} typed into {}]", self.field_of(*id)),
