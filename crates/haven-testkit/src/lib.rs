@@ -826,6 +826,27 @@ impl Client {
         .await
     }
 
+    /// POST a form and read the answer as bytes (a download: an export, a spreadsheet).
+    pub async fn post_form_bytes(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, Vec<u8>) {
+        let res = self
+            .inner
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = res.status();
+        let bytes = res
+            .bytes()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        (status, bytes.to_vec())
+    }
+
     /// POST a JSON body with extra headers (an API call).
     pub async fn post_json(
         &self,
@@ -1296,6 +1317,19 @@ impl Browser {
         }
     }
 
+    /// Runs `source` in every page this browser opens from now on, before any of the page's
+    /// own scripts (Chrome DevTools' `Page.addScriptToEvaluateOnNewDocument`, through
+    /// chromedriver): for hooks that watch what a page does.
+    pub async fn on_every_page(&self, source: &str) {
+        self.client
+            .issue_cmd(Cdp {
+                cmd: "Page.addScriptToEvaluateOnNewDocument",
+                params: serde_json::json!({ "source": source }),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("install a script for every page: {e}"));
+    }
+
     /// Ends the session and stops the driver.
     pub async fn close(mut self) {
         let client = self.client.clone();
@@ -1337,6 +1371,31 @@ impl Browser {
             .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+    }
+}
+
+/// A Chrome DevTools command sent through chromedriver's `goog/cdp/execute` endpoint.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
     }
 }
 

@@ -802,12 +802,15 @@ async fn read_multipart(state: &AppState, req: Request) -> AppResult<(Values, Ve
         };
         let name = field.name().unwrap_or("").to_owned();
         if name == "file" || name == "screenshot" {
-            let file_name = safe_file_name(field.file_name().unwrap_or(""));
+            let raw_name = field.file_name().unwrap_or("").to_owned();
             let content = field.bytes().await.map_err(|e| too_large(e.status()))?;
-            if !content.is_empty() || !file_name.is_empty() {
+            // A file input left empty still sends an empty part without a name (every browser
+            // does): that is no file, not a bad one. Only the raw name tells, since the cleaned
+            // one is never empty.
+            if !content.is_empty() || !raw_name.is_empty() {
                 files.push(SentFile {
                     field: name,
-                    name: file_name,
+                    name: safe_file_name(&raw_name),
                     content: content.to_vec(),
                 });
             }

@@ -672,6 +672,242 @@ async fn referral_work(app: &TestApp) {
     );
 }
 
+/// What staff and visitors write about recruiters and job offers: a recruiter's private mobile
+/// and e-mail given as an agency's channels, a staff note naming a person, a report's ad text and
+/// address, an action's note; and on the portal a visitor's report and question naming
+/// themselves, with their phone. Every one must be sealed (agency names are public by design and
+/// carry no identity here).
+const AGENCY_SECRETS: [&str; 9] = [
+    "+381 65 321 9876",
+    "vidosava.prcic@regrut.example",
+    "Vlasnica Vidosava Prćić prima pare u kešu",
+    "Vidosava Prćić nudi posao u Beču, javiti se Milutinki",
+    "https://www.facebook.com/vidosava.prcic.posao",
+    "Inspekcija saslušala Vidosavu Prćić",
+    "Portalom prijavila Živadinka Grčić iz Leskovca",
+    "+381 62 111 2233",
+    "Зовем се Радосава Цвејић, помозите",
+];
+
+/// The needles of [`AGENCY_SECRETS`].
+fn agency_needles() -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for v in AGENCY_SECRETS {
+        values.push(v.to_owned());
+        values.extend(
+            v.split(|c: char| {
+                c.is_whitespace() || c == '-' || c == ',' || c == '/' || c == '.' || c == '@'
+            })
+            // Words of the addresses that name nobody are not needles.
+            .filter(|w| w.chars().count() >= 7 && !["example", "facebook", "https:"].contains(w))
+            .map(str::to_owned),
+        );
+    }
+    for phone in ["+381653219876", "+381621112233"] {
+        values.push(phone.into());
+        values.push(phone.replace("+381", "0"));
+        values.push(phone.replace('+', "00"));
+    }
+    let mut out: Vec<String> = values.iter().flat_map(|v| spellings(v)).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Records an agency with [`AGENCY_SECRETS`] as channels and notes, a job-offer report from a
+/// hotline contact, an action; then a visitor's report and question on the portal.
+async fn agency_work(app: &TestApp) {
+    let (c, _) = app.signed_in(&[Role::Supervisor, Role::Counsellor]).await;
+    let res = c
+        .submit(
+            "/staff/agencies/new",
+            "/staff/agencies/new",
+            &[
+                ("ag_name", "Zlatni Posao d.o.o."),
+                ("ag_countries", "AT"),
+                ("ag_notes", AGENCY_SECRETS[2]),
+                (
+                    "ag_channels",
+                    &format!("{}\n{}", AGENCY_SECRETS[0], AGENCY_SECRETS[1]),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let agency = res.location();
+    let agency_id = agency.trim_start_matches("/staff/agencies/").to_owned();
+    let res = c
+        .submit(
+            "/staff/desk/new",
+            "/staff/desk/new",
+            &[
+                ("line", "sos"),
+                ("channel", "phone"),
+                ("direction", "inbound"),
+                ("caller_type", "citizen"),
+                ("category", "labour.job_offer"),
+                ("countries", "AT"),
+                ("urgency", "routine"),
+                ("summary", "Ponuda za posao u Austriji"),
+                ("do", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let contact = res
+        .location()
+        .trim_start_matches("/staff/desk/contacts/")
+        .to_owned();
+    let form = c
+        .get(&format!("/staff/agencies/reports/new?contact={contact}"))
+        .await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.text);
+    let channels = format!("{}\n{}", AGENCY_SECRETS[4], AGENCY_SECRETS[1]);
+    let res = c
+        .post_form(
+            "/staff/agencies/reports",
+            &[
+                ("csrf", &form.csrf()),
+                ("contact", &contact),
+                ("rp_channels", &channels),
+                ("rp_agency_name", "Zlatni Posao"),
+                ("rp_ad_text", AGENCY_SECRETS[3]),
+                ("rp_ad_url", AGENCY_SECRETS[4]),
+                ("rp_country", "AT"),
+                ("rp_choice", &agency_id),
+                ("do", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let res = c
+        .submit(
+            &agency,
+            &format!("{agency}/actions"),
+            &[
+                ("act_kind", "inspection"),
+                ("act_on", "2026-11-27"),
+                ("act_note", AGENCY_SECRETS[5]),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let page = c.get(&agency).await;
+    for s in [AGENCY_SECRETS[2], AGENCY_SECRETS[3], AGENCY_SECRETS[5]] {
+        assert!(page.contains(s), "{s} is shown to staff: {}", page.text);
+    }
+    // A visitor on the portal: a job-offer report and a question, with a phone to call back.
+    let visitor = app.client();
+    for (kind, fields) in [
+        (
+            "report",
+            vec![
+                ("agency", "Zlatni Posao"),
+                ("country", "AT"),
+                ("text", AGENCY_SECRETS[6]),
+                ("link", AGENCY_SECRETS[4]),
+            ],
+        ),
+        (
+            "question",
+            vec![
+                ("text", AGENCY_SECRETS[8]),
+                ("contact", AGENCY_SECRETS[7]),
+                ("safe", "yes"),
+            ],
+        ),
+    ] {
+        let form = visitor.get(&format!("/en/send/{kind}")).await;
+        let token = form.input_value("token").unwrap();
+        let mut all = vec![("token", token.as_str())];
+        all.extend(fields);
+        let res = visitor
+            .post_multipart_files(&format!("/en/send/{kind}"), &all, &[])
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{kind}: {}", res.text);
+        assert!(!res.contains(AGENCY_SECRETS[6]) && !res.contains(AGENCY_SECRETS[8]));
+    }
+    // The visitor checks the recruiter on the portal by its mobile.
+    let form = visitor.get("/en/agency-check").await;
+    let token = form.input_value("token").unwrap();
+    let check = visitor
+        .post_form(
+            "/en/agency-check",
+            &[("token", token.as_str()), ("q", AGENCY_SECRETS[0])],
+        )
+        .await;
+    assert_eq!(check.status, StatusCode::OK, "{}", check.text);
+    // Staff read both in the desk.
+    let list = c.get("/staff/desk/contacts?line=portal").await;
+    assert_eq!(list.status, StatusCode::OK);
+    let mut shown = String::new();
+    for id in list.text.split("/staff/desk/contacts/").skip(1) {
+        let id: String = id
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit() || *c == '-')
+            .collect();
+        if id.len() == 36 {
+            shown.push_str(&c.get(&format!("/staff/desk/contacts/{id}")).await.text);
+        }
+    }
+    assert!(shown.contains(AGENCY_SECRETS[6]) && shown.contains(AGENCY_SECRETS[8]));
+}
+
+/// The exports meant to carry no identity: the contacts' CSV and XLSX and the court figures'
+/// CSV (the XLSX unpacked with Python's zipfile, so that its XML is scanned, not its deflate).
+async fn anonymous_exports(app: &TestApp) -> Vec<(String, Vec<u8>)> {
+    let (c, _) = app
+        .signed_in(&[
+            Role::Supervisor,
+            Role::Analyst,
+            Role::Fundraiser,
+            Role::Lawyer,
+        ])
+        .await;
+    let mut out = Vec::new();
+    for format in ["csv", "xlsx"] {
+        let csrf = c.get("/staff/desk/contacts").await.csrf();
+        let (status, bytes) = c
+            .post_form_bytes(
+                "/staff/desk/export",
+                &[("csrf", csrf.as_str()), ("format", format)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "export {format}");
+        let bytes = if format == "xlsx" {
+            unzip(&bytes)
+        } else {
+            bytes
+        };
+        assert!(bytes.len() > 200, "the {format} export has rows");
+        out.push((format!("contacts export ({format})"), bytes));
+    }
+    let figures = c.get_bytes("/staff/court/figures.csv").await;
+    out.push(("court figures export (csv)".into(), figures));
+    out
+}
+
+/// The files of a ZIP archive (an XLSX), one after the other.
+fn unzip(bytes: &[u8]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.zip");
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nfor n in z.namelist(): sys.stdout.buffer.write(z.read(n))",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("python3 unpacks the XLSX: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// A value's spellings: as given, in both scripts, in lower and upper case, with diacritics
 /// folded (with and without spaces).
 fn spellings(value: &str) -> Vec<String> {
@@ -729,6 +965,66 @@ fn encodings(needle: &str) -> Vec<Vec<u8>> {
         needle.encode_utf16().flat_map(u16::to_le_bytes).collect(),
         hex::encode(needle.as_bytes()).into_bytes(),
     ]
+}
+
+/// Every phone number seeded, as the digits of its national significant number (without the
+/// country code or the leading zero): found by [`digit_hits`] whatever separates the digits.
+fn phone_digits() -> Vec<String> {
+    let mut out: Vec<String> = SEEDS
+        .iter()
+        .map(|s| s.phone_e164.trim_start_matches("+381").to_owned())
+        .collect();
+    out.extend(
+        [
+            CASE_SECRETS[11],
+            DESK_SECRETS[0],
+            AGENCY_SECRETS[0],
+            AGENCY_SECRETS[7],
+        ]
+        .iter()
+        .map(|p| {
+            let d: String = p.chars().filter(char::is_ascii_digit).collect();
+            d.trim_start_matches("381").to_owned()
+        }),
+    );
+    out
+}
+
+/// The phone numbers found in `haystack` once spaces, dashes, slashes, dots and brackets between
+/// digits are ignored (as ASCII and as UTF-16LE), so "064/987-65 43" is found as well.
+fn digit_hits(haystack: &[u8], phones: &[String]) -> Vec<String> {
+    let mut found = BTreeSet::new();
+    for (enc, step) in [("digits", 1usize), ("digits, UTF-16LE", 2)] {
+        for offset in 0..step {
+            let mut digits = Vec::new();
+            let mut i = offset;
+            while i + step <= haystack.len() {
+                let b = haystack[i];
+                let wide_ok = step == 1 || haystack[i + 1] == 0;
+                if wide_ok && b.is_ascii_digit() {
+                    digits.push(b);
+                } else if !(wide_ok && b" -/.()".contains(&b)) {
+                    if digits.len() >= 8 {
+                        let run = String::from_utf8_lossy(&digits).into_owned();
+                        for p in phones {
+                            if run.contains(p.as_str()) {
+                                found.insert(format!("phone {p:?} ({enc})"));
+                            }
+                        }
+                    }
+                    digits.clear();
+                }
+                i += step;
+            }
+            let run = String::from_utf8_lossy(&digits).into_owned();
+            for p in phones {
+                if run.contains(p.as_str()) {
+                    found.insert(format!("phone {p:?} ({enc})"));
+                }
+            }
+        }
+    }
+    found.into_iter().collect()
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -829,6 +1125,7 @@ conformance!(async fn no_identity_is_readable_at_rest_or_in_the_logs(backend) {
     needles.extend(court_needles());
     needles.extend(desk_needles());
     needles.extend(referral_needles());
+    needles.extend(agency_needles());
     // The scanner finds a value in each encoding it claims to search.
     for enc in encodings("Радивојевић") {
         let mut blob = vec![0u8; 100];
@@ -883,6 +1180,10 @@ conformance!(async fn no_identity_is_readable_at_rest_or_in_the_logs(backend) {
     desk_work(&app).await;
     // A notification to an institution, sent, and the institution's reply.
     referral_work(&app).await;
+    // Agencies, a job-offer report, and a visitor's report and question on the portal.
+    agency_work(&app).await;
+    // The exports meant to be anonymous.
+    let exports = anonymous_exports(&app).await;
     // Staff look at the audit log and verify it.
     let (supervisor, _) = app.signed_in(&[Role::Supervisor]).await;
     assert_eq!(supervisor.get("/staff/audit").await.status, StatusCode::OK);
@@ -901,21 +1202,38 @@ conformance!(async fn no_identity_is_readable_at_rest_or_in_the_logs(backend) {
         }
         Backend::Postgres => places.push(("pg_dump".into(), pg_dump(&app))),
     }
+    places.extend(exports);
     let log_bytes = logs.lock().unwrap().clone();
     assert!(contains(&log_bytes, b"log-capture-works-7f3a"), "logs are captured");
     assert!(contains(&log_bytes, b"/staff/audit"), "the application's own log lines are captured");
     places.push(("logs".into(), log_bytes));
 
     // The scan can see plain text: a staff member's e-mail address is stored as such.
-    let db_bytes: Vec<u8> = places.iter().filter(|(n, _)| n != "logs").flat_map(|(_, b)| b.clone()).collect();
+    let db_bytes: Vec<u8> = places.iter().filter(|(n, _)| n != "logs" && !n.contains("export")).flat_map(|(_, b)| b.clone()).collect();
     assert!(contains(&db_bytes, b"admin@example.org"), "the scan must be able to find a plain-text value");
 
+    let phones = phone_digits();
     let mut leaks = Vec::new();
     for (place, bytes) in &places {
         for hit in hits(bytes, &needles) {
             leaks.push(format!("{place}: {hit}"));
         }
+        for hit in digit_hits(bytes, &phones) {
+            leaks.push(format!("{place}: {hit}"));
+        }
     }
+    let tried = (needles.len() + phones.len()) * places.len();
+    for l in &leaks {
+        eprintln!("LEAK {l}");
+    }
+    eprintln!(
+        "searched {} spellings and {} phone numbers in {} places: {:?}",
+        needles.len(),
+        phones.len(),
+        places.len(),
+        places.iter().map(|(n, b)| format!("{n} ({} bytes)", b.len())).collect::<Vec<_>>()
+    );
+    eprintln!("RESULT identity-scan tried={tried} failed={}", leaks.len());
     assert!(leaks.is_empty(), "identifying values found at rest:\n{}", leaks.join("\n"));
     assert!(needles.len() > 200, "{} spellings searched", needles.len());
 });

@@ -356,6 +356,22 @@ conformance!(async fn a_contract_arrives_sealed_and_a_lying_extension_is_refused
     app.stop().await;
 });
 
+conformance!(async fn a_file_input_left_empty_is_no_file(backend) {
+    // Browsers send an empty file input as an empty part with an empty file name (found by
+    // bench/attack/xss, whose Chromium could not send a report without a screenshot).
+    let app = app(backend).await;
+    let c = visitor();
+    let before = contacts(&app).await;
+    let r = send(&c, &app, "en", "report", &[("text", "An offer on a job board."), ("agency", "Posao")], Some(("screenshot", "", Vec::new()))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(contacts(&app).await, before + 1);
+    // Where a file is required, the empty input is a missing file.
+    let r = send(&c, &app, "en", "contract-check", &[("text", "x")], Some(("file", "", Vec::new()))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(contacts(&app).await, before + 1);
+    app.stop().await;
+});
+
 conformance!(async fn validation_honeypot_challenge_rate_limit_and_cross_site(backend) {
     let app = TestApp::spawn_with(backend, |s| {
         s.portal.challenge_after = 2;
