@@ -247,7 +247,10 @@ pub fn safe_file_name(name: &str) -> String {
         .filter(|c| !c.is_control() && !matches!(c, '"' | '\\' | '/' | ';'))
         .take(120)
         .collect();
-    let trimmed = cleaned.trim().trim_start_matches('.');
+    // Dots and spaces in any order at the start (`. .bashrc`), spaces at the end.
+    let trimmed = cleaned
+        .trim_start_matches(|c: char| c == '.' || c.is_whitespace())
+        .trim_end();
     if trimmed.is_empty() {
         "document".into()
     } else {
@@ -311,5 +314,9 @@ mod tests {
         assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
         assert_eq!(safe_file_name("a\"b;c\r\n.pdf"), "abc.pdf");
         assert_eq!(safe_file_name("..."), "document");
+        // Found by the `upload` fuzz target: a space after the leading dots was kept.
+        assert_eq!(safe_file_name("\u{1}. d.exe"), "d.exe");
+        assert_eq!(safe_file_name(". . .bashrc "), "bashrc");
+        assert_eq!(safe_file_name(" . "), "document");
     }
 }

@@ -13,6 +13,7 @@ pub mod documents;
 pub mod ids;
 pub mod institutions;
 pub mod lang;
+pub mod markdown;
 pub mod numbering;
 pub mod passwords;
 pub mod people;

@@ -41,12 +41,32 @@ pub fn e164(raw: &str, default_region: &str) -> Result<String, PhoneError> {
         .to_ascii_uppercase()
         .parse()
         .map_err(|_| PhoneError::UnknownRegion(default_region.to_owned()))?;
-    let number =
-        phonenumber::parse(Some(region), raw.trim()).map_err(|_| PhoneError::Unparseable)?;
+    let raw = raw.trim();
+    // A number written with its country code is read without the default region: the library
+    // otherwise strips the region's national prefix after the country code, so with region US a
+    // Belgrade number `+381 11 3234567` became `+3813234567`, another number.
+    let default = if raw.starts_with('+') {
+        None
+    } else {
+        Some(region)
+    };
+    let number = phonenumber::parse(default, raw).map_err(|_| PhoneError::Unparseable)?;
     if !phonenumber::is_valid(&number) {
         return Err(PhoneError::Invalid);
     }
-    Ok(number.format().mode(Mode::E164).to_string())
+    let canonical = number.format().mode(Mode::E164).to_string();
+    // The canonical form must itself be read as the same valid number, or a stored number and a
+    // search for it would disagree: the library reads some odd spellings (`t1234567`) as a
+    // number whose E.164 form it then refuses.
+    match phonenumber::parse(None, &canonical) {
+        Ok(again)
+            if phonenumber::is_valid(&again)
+                && again.format().mode(Mode::E164).to_string() == canonical =>
+        {
+            Ok(canonical)
+        }
+        _ => Err(PhoneError::Invalid),
+    }
 }
 
 #[cfg(test)]
@@ -68,6 +88,28 @@ mod tests {
         // A foreign number keeps its own country code whatever the default region.
         assert_eq!(e164("+49 30 901820", "RS").unwrap(), "+4930901820");
         assert_eq!(e164("0641234567", "rs").unwrap(), "+381641234567");
+    }
+
+    #[test]
+    fn a_country_code_is_read_whatever_the_default_region() {
+        // Found by the `phone` fuzz target: `t1234567` in RS gave +3811234567, which read again
+        // with default region US lost its 1 (the US national prefix) and was refused; a Belgrade
+        // landline became another number.
+        assert_eq!(e164("t1234567", "RS").unwrap(), "+3811234567");
+        for region in ["RS", "DE", "US", "CA", "GB"] {
+            assert_eq!(
+                e164("+3811234567", region).unwrap(),
+                "+3811234567",
+                "{region}"
+            );
+            assert_eq!(
+                e164("+381 11 3234567", region).unwrap(),
+                "+381113234567",
+                "{region}"
+            );
+            assert_eq!(e164("+1 201 555 0123", region).unwrap(), "+12015550123");
+        }
+        assert_eq!(e164("00381 11 3234567", "DE").unwrap(), "+381113234567");
     }
 
     #[test]

@@ -201,9 +201,18 @@ impl ProtocolFormat {
         if s.chars().count() > 40 {
             return Err(ProtocolFormatError::Shape);
         }
-        let rest = s.replace("{n}", "").replace("{year}", "");
-        if rest.contains('{') || rest.contains('}') {
-            return Err(ProtocolFormatError::Shape);
+        // Read left to right: every brace must open `{n}` or `{year}` (removing one placeholder
+        // must not make another, as in `{{n}year}`).
+        let mut rest = s;
+        while let Some(i) = rest.find(['{', '}']) {
+            let tail = &rest[i..];
+            let Some(after) = tail
+                .strip_prefix("{n}")
+                .or_else(|| tail.strip_prefix("{year}"))
+            else {
+                return Err(ProtocolFormatError::Shape);
+            };
+            rest = after;
         }
         if !s.contains("{n}") {
             return Err(ProtocolFormatError::NoNumber);
@@ -366,6 +375,23 @@ mod tests {
             ProtocolFormat::parse("{n}/{yr}"),
             Err(ProtocolFormatError::Shape)
         );
+        // Found by the `placeholders` fuzz target: removing `{n}` used to reveal a `{year}`, so
+        // `{{n}year}` passed and numbered letters `{28year}`.
+        for stray in [
+            "{n}/\0c{n}{n}\0{{n}year}",
+            "{y{n}ear}",
+            "{n}{",
+            "}{n}",
+            "{{n}}",
+        ] {
+            assert_eq!(
+                ProtocolFormat::parse(stray),
+                Err(ProtocolFormatError::Shape),
+                "{stray}"
+            );
+        }
+        let f = ProtocolFormat::parse("{year}{n}{n}").unwrap_or_default();
+        assert_eq!(f.number(5, 2026), "202655");
     }
 
     #[test]

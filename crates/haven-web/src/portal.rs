@@ -202,23 +202,8 @@ pub fn seeded_page(slug: &str, lang: Language) -> Option<(String, String)> {
     })
 }
 
-/// Renders Markdown to sanitised HTML; for Serbian Cyrillic the text (never link targets or
-/// code) is transliterated from the Latin.
-pub fn render_markdown(src: &str, cyrillic: bool) -> String {
-    use pulldown_cmark::{Event, Options, Parser, html};
-    let parser = Parser::new_ext(src, Options::ENABLE_TABLES).map(|e| match e {
-        Event::Text(t) if cyrillic => Event::Text(latin_to_cyrillic(&t).into()),
-        // Raw HTML is never passed through: it becomes text.
-        Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
-        other => other,
-    });
-    let mut out = String::new();
-    html::push_html(&mut out, parser);
-    ammonia::Builder::default()
-        .link_rel(Some("noreferrer"))
-        .clean(&out)
-        .to_string()
-}
+/// Renders Markdown to sanitised HTML (in the domain crate, where the fuzzer drives it).
+pub use haven_domain::markdown::render_markdown;
 
 /// Splits `# Title` off a Markdown page.
 fn split_title(src: &str) -> (String, &str) {
