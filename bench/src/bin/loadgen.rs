@@ -244,8 +244,10 @@ async fn cases(c: Client, n: usize, stats: Arc<Stats>, until: Instant) {
 }
 
 /// A portal visitor's request: (status, body); `None` when no answer came.
-async fn answer(res: Result<reqwest::Response, reqwest::Error>) -> Option<(u16, String)> {
-    let r = res.ok()?;
+async fn answer(
+    req: impl std::future::Future<Output = Result<reqwest::Response, reqwest::Error>>,
+) -> Option<(u16, String)> {
+    let r = req.await.ok()?;
     let status = r.status().as_u16();
     let body = r.text().await.ok()?;
     Some((status, body))
@@ -273,20 +275,14 @@ async fn visitor(base: String, stats: Arc<Stats>, until: Instant, seed: u64) {
         "Nepoznata firma",
     ];
     while Instant::now() < until {
-        timed(
-            &stats,
-            "portal.home",
-            200,
-            answer(v.get(url("/en")).send().await),
-        )
-        .await;
+        timed(&stats, "portal.home", 200, answer(v.get(url("/en")).send())).await;
         if rng.below(3) == 0 {
             // The self-check, one group of questions after another, answers carried along.
             timed(
                 &stats,
                 "portal.self_check",
                 200,
-                answer(v.get(url("/en/self-check")).send().await),
+                answer(v.get(url("/en/self-check")).send()),
             )
             .await;
             let mut answers: Vec<(String, String)> = Vec::new();
@@ -301,7 +297,7 @@ async fn visitor(base: String, stats: Arc<Stats>, until: Instant, seed: u64) {
                     &stats,
                     "portal.self_check",
                     200,
-                    answer(v.post(url("/en/self-check")).form(&form).send().await),
+                    answer(v.post(url("/en/self-check")).form(&form).send()),
                 )
                 .await;
             }
@@ -311,7 +307,7 @@ async fn visitor(base: String, stats: Arc<Stats>, until: Instant, seed: u64) {
                 &stats,
                 "portal.agency_check",
                 200,
-                answer(v.get(url("/en/agency-check")).send().await),
+                answer(v.get(url("/en/agency-check")).send()),
             )
             .await
             else {
@@ -326,8 +322,7 @@ async fn visitor(base: String, stats: Arc<Stats>, until: Instant, seed: u64) {
                 answer(
                     v.post(url("/en/agency-check"))
                         .form(&[("token", token.as_str()), ("q", q)])
-                        .send()
-                        .await,
+                        .send(),
                 ),
             )
             .await;
@@ -337,7 +332,7 @@ async fn visitor(base: String, stats: Arc<Stats>, until: Instant, seed: u64) {
                 &stats,
                 "portal.report",
                 200,
-                answer(v.get(url("/en/send/report")).send().await),
+                answer(v.get(url("/en/send/report")).send()),
             )
             .await
             else {
@@ -357,7 +352,7 @@ async fn visitor(base: String, stats: Arc<Stats>, until: Instant, seed: u64) {
                 &stats,
                 "portal.report",
                 200,
-                answer(v.post(url("/en/send/report")).multipart(form).send().await),
+                answer(v.post(url("/en/send/report")).multipart(form).send()),
             )
             .await;
         }
