@@ -18,7 +18,7 @@
 //! - `HAVEN_BIN` the `haven` binary (default: beside this program).
 //!
 //! The last lines are `RESULT crash-<backend> tried=<rounds> failed=<n>`, where `n` counts
-//! acknowledged writes lost or changed, `haven check` and `haven audit verify` runs that failed,
+//! acknowledged writes lost or changed (each once), `haven check` and `haven audit verify` runs that failed,
 //! and requests answered with an unexpected status while the server was up.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -295,6 +295,8 @@ impl Writer {
     async fn verify(mut self) -> (Writer, usize, Vec<String>) {
         let mut checked = 0;
         let mut problems = Vec::new();
+        // A write found lost or changed is counted once: it is then no longer expected.
+        let mut gone = Vec::new();
         for rec in &self.contacts {
             checked += 1;
             let page = self
@@ -303,6 +305,7 @@ impl Writer {
                 .await;
             if page.status != StatusCode::OK {
                 problems.push(format!("contact {} lost ({})", rec.id, page.status));
+                gone.push(rec.id.clone());
                 continue;
             }
             let Ok(v) = serde_json::from_str::<serde_json::Value>(&page.text) else {
@@ -351,8 +354,10 @@ impl Writer {
             }
             if !bad.is_empty() {
                 problems.push(format!("contact {} changed: {}", rec.id, bad.join(", ")));
+                gone.push(rec.id.clone());
             }
         }
+        self.contacts.retain(|c| !gone.contains(&c.id));
         for rec in &mut self.cases {
             checked += 1 + rec.notes.len() + rec.tasks.len();
             let page = self.client.get(&format!("/staff/cases/{}", rec.id)).await;
@@ -364,6 +369,7 @@ impl Writer {
                     rec.notes.len(),
                     rec.tasks.len()
                 ));
+                gone.push(rec.id.clone());
                 continue;
             }
             let has = |s: &str| s.is_empty() || page.text.contains(s);
@@ -380,9 +386,14 @@ impl Writer {
                     "case {}: the last acknowledged details are not there",
                     rec.id
                 ));
+                rec.summary.clear();
+                rec.employer.clear();
+                rec.pending = None;
             }
             let lost_notes = rec.notes.iter().filter(|n| !has(n)).count();
             let lost_tasks = rec.tasks.iter().filter(|t| !has(t)).count();
+            let kept = |v: &[String]| v.iter().filter(|x| has(x)).cloned().collect::<Vec<_>>();
+            let (notes, tasks) = (kept(&rec.notes), kept(&rec.tasks));
             if lost_notes + lost_tasks > 0 {
                 problems.push(format!(
                     "case {}: {lost_notes} of {} notes and {lost_tasks} of {} tasks lost",
@@ -391,7 +402,10 @@ impl Writer {
                     rec.tasks.len()
                 ));
             }
+            rec.notes = notes;
+            rec.tasks = tasks;
         }
+        self.cases.retain(|c| !gone.contains(&c.id));
         (self, checked, problems)
     }
 }
