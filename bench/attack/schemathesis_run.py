@@ -58,6 +58,7 @@ def main() -> int:
     tried = 0
     failures: dict[tuple, list[str]] = {}
     per_token = defaultdict(lambda: [0, 0])
+    transport_400 = [0]
     with Instance(args.port, binary=binary) as haven:
         # token name -> (token, scopes it holds, read-only)
         tokens = {}
@@ -114,9 +115,18 @@ def main() -> int:
                     counted[0] += 1
                     res = case.call(headers=headers, timeout=30)
                     problems = []
+                    if (case.data_generation_method == DataGenerationMethod.negative and res.status_code == 400
+                            and not res.content and "content-type" not in res.headers):
+                        # A request the HTTP layer refused as malformed before any handler ran
+                        # (seen with generated header bytes): a 400, but not one Haven writes.
+                        transport_400[0] += 1
+                        return
                     try:
                         case.validate_response(res, checks=CHECKS)
-                    except AssertionError as e:
+                    except Exception as e:  # CheckFailed, or a group of them
+                        subs = getattr(e, "exceptions", None)
+                        if subs:
+                            e = "\n".join("- " + str(x).splitlines()[0] for x in subs)
                         for line in str(e).splitlines():
                             line = line.strip()
                             if line.startswith(("- ", "1. ", "2. ", "3. ", "4. ", "5. ")) or line[:2].rstrip(".").isdigit():
@@ -151,6 +161,7 @@ def main() -> int:
         print(f"FAIL [{name}] {key}: {problem}")
         for e in example:
             print(f"    {e}")
+    print(f"{transport_400[0]} invalid requests refused by the HTTP layer with a bare 400 (not checked further)")
     print(f"schemathesis {schemathesis.__version__}: {len(operations)} operations, {len(tokens)} tokens, "
           f"{args.examples} examples each; {time.time() - started:.0f}s")
     print(f"RESULT schemathesis tried={tried} failed={len(failures)}")
