@@ -24,8 +24,8 @@ use crate::ui::Ctx;
         description = "The JSON API of Haven's staff application. Authenticate with the staff session cookie (and send the `X-CSRF-Token` header on writes) or with an API token."
     ),
     paths(me, set_my_language, institutions, cases, case, proceedings, court_figures, crate::api_desk::create, crate::api_desk::get, crate::api_desk::update, crate::api_desk::void, crate::api_desk::search, crate::api_agencies::list, crate::api_agencies::search, crate::api_agencies::get, crate::api_agencies::create, crate::api_agencies::report),
-    components(schemas(Me, LanguageIn, InstitutionOut, CaseOut, EscalationOut, ProceedingOut, FigureOut, crate::api_desk::ContactIn, crate::api_desk::ContactOut, crate::api_desk::ContactRow, crate::api_desk::VoidIn, crate::api_desk::SearchIn, crate::api_agencies::AgencyOut, crate::api_agencies::AgencyDetailOut, crate::api_agencies::ChannelOut, crate::api_agencies::AgencySearchIn, crate::api_agencies::AgencyIn, crate::api_agencies::ReportIn, crate::api_agencies::ReportOut)),
-    modifiers(&ApiTokenAuth),
+    components(schemas(Problem, Me, LanguageIn, InstitutionOut, CaseOut, EscalationOut, ProceedingOut, FigureOut, crate::api_desk::ContactIn, crate::api_desk::ContactOut, crate::api_desk::ContactRow, crate::api_desk::VoidIn, crate::api_desk::SearchIn, crate::api_agencies::AgencyOut, crate::api_agencies::AgencyDetailOut, crate::api_agencies::ChannelOut, crate::api_agencies::AgencySearchIn, crate::api_agencies::AgencyIn, crate::api_agencies::ReportIn, crate::api_agencies::ReportOut)),
+    modifiers(&ApiTokenAuth, &CommonResponses),
     security(("api_token" = []))
 )]
 pub struct ApiDoc;
@@ -48,6 +48,78 @@ impl utoipa::Modify for ApiTokenAuth {
                         .build(),
                 ),
             );
+    }
+}
+
+/// An error, as every API operation answers it (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary, in the caller's language.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What to do about it.
+    pub detail: String,
+    /// The request id, to quote to the administrator.
+    pub correlation_id: String,
+}
+
+/// Declares the answers every operation may give besides its own: a request that cannot be read
+/// (400), no valid token or session (401), a refusal (403), a body too large (413); with a body,
+/// one that is not JSON (415) or does not fit the schema (422); with a path parameter, no such
+/// record (404). Each is an `application/problem+json` [`Problem`].
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                let has_body = op.request_body.is_some();
+                let has_path = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| p.parameter_in == ParameterIn::Path);
+                let mut common = vec![
+                    ("400", "A query, path or body that cannot be read"),
+                    ("401", "No valid API token or session"),
+                    (
+                        "403",
+                        "Not allowed: the role or the token's scopes lack the permission, a read-only token on a write, or a failed CSRF check",
+                    ),
+                    ("413", "The body is too large"),
+                ];
+                if has_body {
+                    common.push(("415", "The body is not `application/json`"));
+                    common.push(("422", "The body does not fit the schema"));
+                }
+                if has_path {
+                    common.push(("404", "No such record, or not visible to the caller"));
+                }
+                for (status, description) in common {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| problem(description).into());
+                }
+            }
+        }
     }
 }
 
@@ -136,6 +208,7 @@ pub struct InstitutionOut {
 
 /// Filters of the directory.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InstitutionParams {
     /// Words to find in a name or area, in either script.
     pub q: Option<String>,
@@ -252,6 +325,7 @@ fn case_out(ctx: &Ctx, s: &haven_store::cases::CaseSummary) -> CaseOut {
 
 /// Filters of the case list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CaseParams {
     /// A kind's code.
     pub kind: Option<String>,
@@ -387,6 +461,7 @@ pub struct FigureOut {
 
 /// Filters of the figures.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FigureParams {
     /// First day of the period (`YYYY-MM-DD`), by the first charge.
     pub from: Option<String>,

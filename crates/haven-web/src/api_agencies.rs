@@ -85,6 +85,7 @@ pub struct ChannelOut {
 
 /// The page of the list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// How many to skip.
     pub offset: Option<i64>,

@@ -235,6 +235,21 @@ async fn render_errors(State(state): State<AppState>, req: Request, next: Next) 
         {
             ErrorPage::Internal
         }
+        // The extractors' own refusals under /api/ (a body that is not JSON, a query that does
+        // not parse): answered as problems like every other API error, not as plain text.
+        None if is_api
+            && res.status().is_client_error()
+            && res
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"text/plain")) =>
+        {
+            match res.status() {
+                StatusCode::NOT_FOUND => ErrorPage::NotFound,
+                StatusCode::PAYLOAD_TOO_LARGE => ErrorPage::PayloadTooLarge,
+                _ => ErrorPage::BadRequest,
+            }
+        }
         None => return res,
     };
     if let Some(ErrorDetail(detail)) = res.extensions().get::<ErrorDetail>() {

@@ -277,6 +277,10 @@ pub struct LimitSettings {
     pub body_kib: u32,
     /// Seconds after which a request is abandoned.
     pub request_timeout_seconds: u32,
+    /// Failed sign-ins from one address within 15 minutes after which that address is refused
+    /// before any password is checked (raise it for offices behind one address, or for a
+    /// scanner run against a test instance).
+    pub failed_sign_ins_per_address: u32,
 }
 
 /// Database pool and durability.
@@ -359,6 +363,7 @@ impl Default for LimitSettings {
         Self {
             body_kib: 1024,
             request_timeout_seconds: 30,
+            failed_sign_ins_per_address: 20,
         }
     }
 }

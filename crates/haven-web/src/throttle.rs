@@ -20,8 +20,6 @@ pub const FAILURES_PER_LOCK: i64 = 5;
 pub const FIRST_LOCK: TimeDelta = TimeDelta::minutes(15);
 /// The longest lock.
 pub const LONGEST_LOCK: TimeDelta = TimeDelta::hours(24);
-/// Failed sign-ins from one address within [`ADDRESS_WINDOW`] after which it is refused.
-pub const ADDRESS_LIMIT: i64 = 20;
 /// The window in which an address's failures are counted.
 pub const ADDRESS_WINDOW: TimeDelta = TimeDelta::minutes(15);
 
@@ -36,13 +34,15 @@ pub fn lock_duration(failures: i64) -> Option<TimeDelta> {
     Some(TimeDelta::minutes(minutes.min(LONGEST_LOCK.num_minutes())))
 }
 
-/// Whether the client's address has failed too often lately to be let try again.
+/// Whether the client's address has failed too often lately to be let try again: more than
+/// `limits.failed_sign_ins_per_address` failures (20 by default) within [`ADDRESS_WINDOW`].
 pub async fn address_blocked(ctx: &Ctx) -> AppResult<bool> {
     let Some(ip) = ctx.ip.as_deref() else {
         return Ok(false);
     };
     let since = ctx.state.now() - ADDRESS_WINDOW;
-    Ok(failed_sign_ins_from(&ctx.state.db, ip, since).await? > ADDRESS_LIMIT)
+    let limit = i64::from(ctx.state.settings.limits.failed_sign_ins_per_address);
+    Ok(failed_sign_ins_from(&ctx.state.db, ip, since).await? > limit)
 }
 
 /// Records an address refusal in the audit log (in its own transaction).

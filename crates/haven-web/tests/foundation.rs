@@ -298,3 +298,43 @@ conformance!(async fn openapi_describes_the_api(backend) {
         }
     }
 });
+
+// Found by schemathesis (bench/attack/schemathesis): query filters documented as required path
+// parameters, refusals and unreadable bodies missing from the document, and the extractors' own
+// refusals answered as plain text instead of problems.
+conformance!(async fn openapi_documents_parameters_and_errors(backend) {
+    let app = TestApp::spawn(backend).await;
+    let doc = app.client().get("/api/openapi.json").await.json();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            for p in &params {
+                let name = p["name"].as_str().unwrap();
+                let in_path = path.contains(&format!("{{{name}}}"));
+                assert_eq!(p["in"] == "path", in_path, "{method} {path}: parameter {name} is in {}", p["in"]);
+            }
+            let mut expected = vec!["400", "401", "403"];
+            if op.get("requestBody").is_some() {
+                expected.extend(["415", "422"]);
+            }
+            if params.iter().any(|p| p["in"] == "path") {
+                expected.push("404");
+            }
+            for status in expected {
+                assert!(op["responses"][status].is_object(), "{method} {path} does not document {status}");
+            }
+        }
+    }
+    assert_eq!(doc["paths"]["/api/v1/institutions"]["get"]["parameters"][0]["in"], "query");
+
+    let (c, _) = app.signed_in(&[Role::Counsellor]).await;
+    let csrf = c.get("/staff/").await.csrf();
+    let h = [("x-csrf-token", csrf.as_str())];
+    let res = c.post_json("/api/v1/me/language", &serde_json::json!([]), &h).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.header("content-type").as_deref(), Some("application/problem+json"));
+    assert_eq!(res.json()["status"], 422);
+    let res = c.get("/api/v1/cases?mine=perhaps").await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert_eq!(res.header("content-type").as_deref(), Some("application/problem+json"));
+});

@@ -389,6 +389,18 @@ conformance!(async fn an_address_with_many_failures_is_refused_for_a_while(backe
     assert_eq!(c.get("/staff/").await.status, StatusCode::OK);
 });
 
+conformance!(async fn the_address_limit_is_a_setting(backend) {
+    let app = TestApp::spawn_with(backend, |s| s.limits.failed_sign_ins_per_address = 3).await;
+    let user = app.add_user(&[Role::Counsellor]).await;
+    let c = app.client();
+    for i in 0..4 {
+        let res = c.submit("/staff/login", "/staff/login", &[("email", &format!("guess{i}@example.org")), ("password", "guess")]).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let res = c.submit("/staff/login", "/staff/login", &[("email", &user.email), ("password", &user.password)]).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "refused after 3 + 1");
+});
+
 conformance!(async fn a_pending_secret_is_shown_to_one_sign_in_only(backend) {
     let app = TestApp::spawn(backend).await;
     let user = app.add_user(&[Role::Counsellor]).await;
