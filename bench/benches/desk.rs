@@ -71,23 +71,12 @@ async fn intake(clients: &[(Client, String)], concurrency: usize, total: usize) 
                 let res = c
                     .post_form_located(
                         "/staff/desk/new",
-                        &[
-                            ("csrf", &csrf),
-                            ("line", "sos"),
-                            ("channel", "phone"),
-                            ("caller_type", "potential_victim"),
-                            ("phone", &phone),
-                            ("category", "labour.job_offer"),
-                            ("countries", "RS, DE"),
-                            ("urgency", "urgent"),
-                            ("summary", &summary),
-                            (
-                                "notes",
-                                "Oglas na društvenoj mreži, traže depozit od 300 evra i pasoš.",
-                            ),
-                            ("duration", "3:20"),
-                            ("do", "save"),
-                        ],
+                        &haven_bench::intake_form(
+                            &csrf,
+                            &phone,
+                            &summary,
+                            "Oglas na društvenoj mreži, traže depozit od 300 evra i pasoš.",
+                        ),
                     )
                     .await;
                 lat.push(t.elapsed());

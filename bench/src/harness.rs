@@ -5,10 +5,9 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use haven_testkit::reqwest::StatusCode;
 pub use haven_testkit::{Client, TestUser};
@@ -112,23 +111,8 @@ impl Instance {
         let Some(stdout) = child.stdout.take() else {
             return Err("no stdout".into());
         };
-        let mut lines = BufReader::new(stdout).lines();
-        let mut base = None;
-        let mut setup_link = None;
-        let deadline = Instant::now() + Duration::from_secs(180);
-        while Instant::now() < deadline {
-            let Some(Ok(line)) = lines.next() else { break };
-            if let Some(rest) = line.strip_prefix("Haven is running at ") {
-                base = Some(rest.trim_end_matches("/staff/").to_owned());
-            }
-            if line.trim_start().starts_with("http") && line.contains("/staff/link/") {
-                setup_link = Some(line.trim().to_owned());
-            }
-            if line.starts_with("Stop it with") {
-                break;
-            }
-        }
-        std::thread::spawn(move || for _ in lines {});
+        let haven_testkit::ServeBanner { base, setup_link } =
+            haven_testkit::read_serve_banner(stdout, Duration::from_secs(180));
         let pid = child.id();
         let mut server = Server {
             child,

@@ -132,20 +132,7 @@ impl Writer {
         let res = post(
             &self.client,
             "/staff/desk/new",
-            &[
-                ("csrf", &self.csrf),
-                ("line", "sos"),
-                ("channel", "phone"),
-                ("caller_type", "potential_victim"),
-                ("phone", &phone),
-                ("category", "labour.job_offer"),
-                ("countries", "RS, DE"),
-                ("urgency", "urgent"),
-                ("summary", &summary),
-                ("notes", &notes),
-                ("duration", "3:20"),
-                ("do", "save"),
-            ],
+            &haven_bench::intake_form(&self.csrf, &phone, &summary, &notes),
         )
         .await;
         match res {

@@ -135,23 +135,12 @@ async fn desk(c: Client, n: usize, stats: Arc<Stats>, until: Instant, seed: u64)
             303,
             c.post_form_located(
                 "/staff/desk/new",
-                &[
-                    ("csrf", &csrf),
-                    ("line", "sos"),
-                    ("channel", "phone"),
-                    ("caller_type", "potential_victim"),
-                    ("phone", &phone),
-                    ("category", "labour.job_offer"),
-                    ("countries", "RS, DE"),
-                    ("urgency", "urgent"),
-                    ("summary", &summary),
-                    (
-                        "notes",
-                        "Oglas na drustvenoj mrezi, traze depozit od 300 evra i pasos.",
-                    ),
-                    ("duration", "3:20"),
-                    ("do", "save"),
-                ],
+                &haven_bench::intake_form(
+                    &csrf,
+                    &phone,
+                    &summary,
+                    "Oglas na drustvenoj mrezi, traze depozit od 300 evra i pasos.",
+                ),
             ),
         )
         .await;

@@ -1404,3 +1404,40 @@ impl Drop for Browser {
         self.stop_processes();
     }
 }
+
+/// What `haven serve` printed when it started: its address and, on a fresh data folder, the
+/// one-time setup link.
+#[derive(Debug, Clone, Default)]
+pub struct ServeBanner {
+    /// `http://127.0.0.1:PORT`, without `/staff/`.
+    pub base: Option<String>,
+    /// The setup link, when there was no administrator yet.
+    pub setup_link: Option<String>,
+}
+
+/// Reads the start-up lines of a `haven serve` child's standard output until it says how to stop
+/// it (or `within` passes, or the output ends), then keeps draining the output on a thread so the
+/// child never blocks on a full pipe.
+pub fn read_serve_banner(
+    stdout: std::process::ChildStdout,
+    within: std::time::Duration,
+) -> ServeBanner {
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut banner = ServeBanner::default();
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        if let Some(rest) = line.strip_prefix("Haven is running at ") {
+            banner.base = Some(rest.trim_end_matches("/staff/").to_owned());
+        }
+        if line.trim_start().starts_with("http") && line.contains("/staff/link/") {
+            banner.setup_link = Some(line.trim().to_owned());
+        }
+        if line.starts_with("Stop it with") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    banner
+}

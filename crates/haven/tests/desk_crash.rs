@@ -5,10 +5,9 @@
 // Stories written as async functions are tests too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use haven_testkit::reqwest::StatusCode;
 use haven_testkit::{Client, TestUser};
@@ -36,23 +35,8 @@ fn serve(dir: &Path) -> Server {
         .spawn()
         .expect("spawn haven serve");
     let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut base = None;
-    let mut setup_link = None;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        if let Some(rest) = line.strip_prefix("Haven is running at ") {
-            base = Some(rest.trim_end_matches("/staff/").to_owned());
-        }
-        if line.trim_start().starts_with("http") && line.contains("/staff/link/") {
-            setup_link = Some(line.trim().to_owned());
-        }
-        if line.starts_with("Stop it with") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
+    let haven_testkit::ServeBanner { base, setup_link } =
+        haven_testkit::read_serve_banner(stdout, Duration::from_secs(60));
     Server {
         child,
         base: base.expect("haven serve printed its URL"),
