@@ -16,7 +16,13 @@ fuzz_target!(|bytes: &[u8]| {
     };
     assert!(parsed.rows.len() <= MAX_ROWS);
     // A CSV file's line numbers are lines of the file; rows come out in file order.
-    let lines = bytes.iter().filter(|b| **b == b'\n').count() + 1;
+    // Lines as an editor counts them: `\n`, `\r\n` and a lone `\r` each end one.
+    let lines = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, b)| *b == b'\n' || (*b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count()
+        + 1;
     let mut previous = 0;
     for row in &parsed.rows {
         assert!(

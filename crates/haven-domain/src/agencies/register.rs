@@ -387,10 +387,7 @@ fn csv_grid(bytes: &[u8]) -> Result<Grid, RegisterError> {
             .take_while(|b| matches!(b, b'\n' | b'\r'))
             .count();
         let start = start + blank;
-        line += bytes[counted_to..start]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
+        line += line_breaks(bytes, counted_to, start);
         counted_to = start;
         let cells = record
             .iter()
@@ -402,6 +399,18 @@ fn csv_grid(bytes: &[u8]) -> Result<Grid, RegisterError> {
         }
     }
     Ok(Grid { rows })
+}
+
+/// The line breaks in `bytes[from..to]` as a text editor counts them: `\n`, `\r\n` and a lone
+/// `\r` (old Mac files, which the CSV reader also takes as ends of records).
+fn line_breaks(bytes: &[u8], from: usize, to: usize) -> usize {
+    (from..to)
+        .filter(|&i| match bytes[i] {
+            b'\n' => true,
+            b'\r' => bytes.get(i + 1) != Some(&b'\n'),
+            _ => false,
+        })
+        .count()
 }
 
 /// `;` when the first line has more semicolons than commas (outside quotes), tab likewise, else `,`.

@@ -108,6 +108,29 @@ fn the_mapping_is_saved_as_json() {
 }
 
 #[test]
+fn a_file_with_old_mac_line_ends_is_numbered_as_an_editor_shows_it() {
+    // Found by the register fuzz target: lines ended by a lone carriage return were all "line 1".
+    let text = String::from_utf8(V1.to_vec())
+        .unwrap()
+        .replace("\r\n", "\n")
+        .replace('\n', "\r");
+    let bytes = text.as_bytes();
+    let parsed = parse(bytes, FileFormat::Csv, &mapping_of(bytes)).unwrap();
+    let errors: Vec<(usize, &str)> = parsed.errors.iter().map(|e| (e.line, e.code)).collect();
+    assert_eq!(
+        errors,
+        vec![
+            (7, "missing_name"),
+            (8, "bad_date"),
+            (9, "wrong_column_count")
+        ]
+    );
+    let unix = parse(V1, FileFormat::Csv, &mapping_of(V1)).unwrap();
+    let lines = |p: &ParsedRegister| p.rows.iter().map(|r| r.line).collect::<Vec<_>>();
+    assert_eq!(lines(&parsed), lines(&unix));
+}
+
+#[test]
 fn a_csv_register_is_read_with_its_malformed_rows_reported_by_line() {
     let parsed = parse(V1, FileFormat::Csv, &mapping_of(V1)).unwrap();
     let errors: Vec<(usize, &str)> = parsed.errors.iter().map(|e| (e.line, e.code)).collect();
