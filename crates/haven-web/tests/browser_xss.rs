@@ -587,18 +587,7 @@ fn starts() -> Vec<String> {
 
 async fn the_whole_application(app: &TestApp) -> Run {
     let payloads = payloads();
-    let user = app
-        .add_user(&[
-            Role::Admin,
-            Role::Supervisor,
-            Role::Counsellor,
-            Role::CaseWorker,
-            Role::Lawyer,
-            Role::Fundraiser,
-            Role::Analyst,
-            Role::PortalEditor,
-        ])
-        .await;
+    let user = app.add_user(&Role::ALL).await;
     let b = Browser::start(&app.base).await;
     b.sign_in_first_time(app, &user).await;
     b.on_every_page(HOOK).await;
