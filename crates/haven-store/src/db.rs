@@ -371,18 +371,7 @@ impl Db {
 
     /// Compares the migrations this binary carries with those applied to the database.
     pub async fn migration_status(&self) -> Result<MigrationStatus> {
-        let exists: bool = match self {
-            Db::Sqlite { read, .. } => sqlx::query_scalar(
-                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-            )
-            .fetch_one(read)
-            .await?,
-            Db::Postgres(pool) => {
-                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-                    .fetch_one(pool)
-                    .await?
-            }
-        };
+        let exists = self.has_table("_sqlx_migrations").await?;
         let applied: Vec<(i64, bool, Vec<u8>)> = if exists {
             on_db!(self, |c| sqlx::query_as(
                 "SELECT version, success, checksum FROM _sqlx_migrations ORDER BY version"
@@ -414,6 +403,26 @@ impl Db {
             }
         }
         Ok(status)
+    }
+
+    /// Whether the table exists (in the current schema on PostgreSQL).
+    async fn has_table(&self, name: &str) -> Result<bool> {
+        Ok(match self {
+            Db::Sqlite { read, .. } => {
+                sqlx::query_scalar(
+                    "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1",
+                )
+                .bind(name)
+                .fetch_one(read)
+                .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+                    .bind(name)
+                    .fetch_one(pool)
+                    .await?
+            }
+        })
     }
 
     /// Checks that the database answers.
@@ -464,7 +473,13 @@ impl Db {
     /// Chains the audit entries still waiting ([`crate::audit::sequence`]), then closes every
     /// connection (SQLite checkpoints its WAL).
     pub async fn close(&self) {
-        if let Err(e) = crate::audit::sequence(self).await {
+        // A database not migrated (yet) has no log to chain, and nothing to warn about.
+        let sequenced = match self.has_table("audit_pending").await {
+            Ok(true) => crate::audit::sequence(self).await.map(drop),
+            Ok(false) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sequenced {
             tracing::warn!(error = %e, "audit entries left waiting; the next start chains them");
         }
         match self {

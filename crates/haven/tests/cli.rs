@@ -280,6 +280,22 @@ fn check_reports_a_fresh_folder_and_passes_after_start() {
 }
 
 #[test]
+fn check_of_a_database_not_migrated_names_the_migrations_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("haven-data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    // An SQLite file that exists but was never migrated (a start that stopped early).
+    std::fs::write(data.join("haven.db"), b"").unwrap();
+    let out = run(haven(dir.path()).arg("check"));
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(t.contains("FAILED  migrations:") && t.contains("pending"), "{t}");
+    // No audit log exists yet: nothing can be "left waiting" in it.
+    assert!(!t.contains("audit"), "{t}");
+}
+
+#[test]
 fn a_fresh_start_prints_a_setup_link_that_works_once() {
     let dir = tempfile::tempdir().unwrap();
     let server = serve(dir.path(), &[]);
