@@ -275,21 +275,51 @@ pub async fn set_language(
     Ok(())
 }
 
+/// An account and its roles in one read (one row per role, one row with no role for an account
+/// without any): every request's session check reads it, so it is one round trip, not two.
+macro_rules! user_with_roles {
+    ($filter:literal) => {
+        concat!(
+            "SELECT u.org_id, u.id, u.email, u.display_name, u.language, u.status, u.created_at, u.updated_at, \
+             u.password_hash, r.role FROM users u LEFT JOIN user_roles r ON r.org_id = u.org_id AND r.user_id = u.id ",
+            $filter
+        )
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRoleRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    role: Option<String>,
+}
+
+fn one_user(rows: Vec<UserRoleRow>) -> Result<Option<UserCredentials>> {
+    let mut roles = Vec::with_capacity(rows.len());
+    let mut account = None;
+    for row in rows {
+        if let Some(role) = row.role {
+            roles.push(
+                role.parse::<Role>()
+                    .map_err(|e| StoreError::corrupt("user_roles", "role", e))?,
+            );
+        }
+        account.get_or_insert(row.user);
+    }
+    roles.sort();
+    account.map(|a| a.into_user(roles)).transpose()
+}
+
 /// An account by id, with its password hash.
 pub async fn credentials(db: &Db, org: OrgId, id: UserId) -> Result<Option<UserCredentials>> {
-    let row: Option<UserRow> = on_db!(db, |c| {
-        sqlx::query_as(
-        "SELECT org_id, id, email, display_name, language, status, created_at, updated_at, password_hash FROM users \
-         WHERE org_id = $1 AND id = $2"
-    )
-    .bind(org.0)
-    .bind(id.0)
-    .fetch_optional(c)
-    .await
+    let rows: Vec<UserRoleRow> = on_db!(db, |c| {
+        sqlx::query_as(user_with_roles!("WHERE u.org_id = $1 AND u.id = $2"))
+            .bind(org.0)
+            .bind(id.0)
+            .fetch_all(c)
+            .await
     })?;
-    let Some(row) = row else { return Ok(None) };
-    let roles = roles_of(db, org, id).await?;
-    row.into_user(roles).map(Some)
+    one_user(rows)
 }
 
 /// An account by id.
@@ -299,32 +329,14 @@ pub async fn get(db: &Db, org: OrgId, id: UserId) -> Result<Option<User>> {
 
 /// An account by sign-in address (compared without regard to case), with its password hash.
 pub async fn by_email(db: &Db, org: OrgId, email: &str) -> Result<Option<UserCredentials>> {
-    let row: Option<UserRow> = on_db!(db, |c| {
-        sqlx::query_as(
-        "SELECT org_id, id, email, display_name, language, status, created_at, updated_at, password_hash FROM users \
-         WHERE org_id = $1 AND email_key = $2"
-    )
-    .bind(org.0)
-    .bind(email.trim().to_lowercase())
-    .fetch_optional(c)
-    .await
+    let rows: Vec<UserRoleRow> = on_db!(db, |c| {
+        sqlx::query_as(user_with_roles!("WHERE u.org_id = $1 AND u.email_key = $2"))
+            .bind(org.0)
+            .bind(email.trim().to_lowercase())
+            .fetch_all(c)
+            .await
     })?;
-    let Some(row) = row else { return Ok(None) };
-    let roles = roles_of(db, org, UserId(row.id)).await?;
-    row.into_user(roles).map(Some)
-}
-
-async fn roles_of(db: &Db, org: OrgId, id: UserId) -> Result<Vec<Role>> {
-    let rows: Vec<(Uuid, String)> = on_db!(db, |c| sqlx::query_as(
-        "SELECT user_id, role FROM user_roles WHERE org_id = $1 AND user_id = $2"
-    )
-    .bind(org.0)
-    .bind(id.0)
-    .fetch_all(c)
-    .await)?;
-    let mut roles: Vec<Role> = parse_roles(rows)?.into_iter().map(|(_, r)| r).collect();
-    roles.sort();
-    Ok(roles)
+    one_user(rows)
 }
 
 /// Every account of the organisation, by name.

@@ -278,6 +278,39 @@ conformance!(async fn inbox_counts_handover_and_tasks_per_line(backend) {
     assert!(!inbox.contains("Pozvati inspekciju rada"), "a done task leaves the list");
 });
 
+conformance!(async fn a_contact_with_two_categories_and_three_kinds_of_detail_keeps_every_row(backend) {
+    // On PostgreSQL a new contact's rows (the contact, its blind indexes, categories, counsellors,
+    // version 1) go in one statement; each must land, and be found by each.
+    let app = app(backend).await;
+    let (c, counsellor) = app.signed_in(&[Role::Counsellor]).await;
+    let mut fields = with(PARENTAL, &[("handle", "@majka_zemun")]);
+    fields.push(("category", "trafficking.forced_labour"));
+    let id = record(&c, &fields).await;
+    let page = c.get(&format!("/staff/desk/contacts/{id}")).await;
+    for s in ["Parental abduction", "Forced labour", "+381641234567", "majka.jovanovic@example.org", "@majka_zemun"] {
+        assert!(page.contains(s), "{s} missing: {}", page.text);
+    }
+    for q in ["category=missing_child", "category=trafficking"] {
+        let r = c.get(&format!("/staff/desk/contacts?{q}")).await;
+        assert!(r.contains(&id), "{q}: {}", r.text);
+    }
+    for (k, v) in [("phone", "+381 64 123 4567"), ("email", "majka.jovanovic@example.org")] {
+        let r = c.submit("/staff/desk/contacts", "/staff/desk/search", &[(k, v)]).await;
+        assert!(r.contains(&id), "by {k}: {}", r.text);
+    }
+    let me = haven_store::users::by_email(&app.state.db, app.state.default_org, &counsellor.email).await.unwrap().unwrap();
+    let r = c.get(&format!("/staff/desk/contacts?counsellor={}", me.user.id.0)).await;
+    assert!(r.contains(&id), "the recorder is its counsellor");
+    let cid = id.parse().unwrap();
+    let facts = haven_store::contacts::facts(&app.state.db, app.state.default_org, cid).await.unwrap().unwrap();
+    assert_eq!(facts.counsellors, vec![me.user.id], "the recorder is its counsellor once");
+    let mut cats = facts.categories.clone();
+    cats.sort();
+    assert_eq!(cats, ["missing_child.parental_abduction", "trafficking.forced_labour"]);
+    let versions = haven_store::contacts::versions(&app.state.db, app.state.default_org, cid).await.unwrap();
+    assert_eq!(versions.len(), 1, "version 1 only");
+});
+
 conformance!(async fn search_filters_and_exports_for_those_who_may(backend) {
     let app = app(backend).await;
     let (c, counsellor) = app.signed_in(&[Role::Counsellor]).await;
