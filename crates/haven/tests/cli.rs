@@ -290,7 +290,10 @@ fn check_of_a_database_not_migrated_names_the_migrations_and_nothing_else() {
     let out = run(haven(dir.path()).arg("check"));
     assert!(!out.status.success());
     let t = text(&out);
-    assert!(t.contains("FAILED  migrations:") && t.contains("pending"), "{t}");
+    assert!(
+        t.contains("FAILED  migrations:") && t.contains("pending"),
+        "{t}"
+    );
     // No audit log exists yet: nothing can be "left waiting" in it.
     assert!(!t.contains("audit"), "{t}");
 }
