@@ -250,7 +250,13 @@ impl Url {
             .map_or(host_port, |(h, _)| h)
             .trim_end_matches('.')
             .to_lowercase();
-        let host = host.strip_prefix("www.").unwrap_or(&host).to_owned();
+        // Every leading `www.` goes (so a value read again comes back the same), but never the
+        // last dot: `www.com` is a host of its own.
+        let mut host = host.as_str();
+        while let Some(rest) = host.strip_prefix("www.").filter(|r| r.contains('.')) {
+            host = rest;
+        }
+        let host = host.to_owned();
         let valid = host.contains('.')
             && host.split('.').all(|label| {
                 !label.is_empty()

@@ -116,9 +116,18 @@ fn websites_are_their_host() {
         "EXAMPLE.RS.",
         "//example.rs/a",
         "https://user@example.rs/",
+        // Found by the channel fuzz target: one `www.` was dropped, so the value read again lost
+        // the next one.
+        "https://www.www.example.rs/company/acme/",
     ] {
         assert_eq!(ch(raw), site("example.rs"), "{raw}");
     }
+    assert_eq!(
+        ch("www.com"),
+        site("www.com"),
+        "the last label before the domain stays"
+    );
+    assert_eq!(ch("www.www.com"), site("www.com"));
     assert_eq!(ch("posao-nemacka.co.rs"), site("posao-nemacka.co.rs"));
     assert_eq!(ch("ПОСАО.СРБ"), site("посао.срб"));
     for raw in [
