@@ -47,6 +47,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -393,6 +394,12 @@ class Instance:
         self._pg_admin = admin
 
     def start(self) -> "Instance":
+        # A server left over from an interrupted run would answer /readyz in this one's place,
+        # with other accounts: refuse to start rather than test a stranger.
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                raise RuntimeError(f"port {self.port} is taken by another process (a server left over from "
+                                   f"an interrupted run?); stop it or pass another --port")
         self.dir = Path(tempfile.mkdtemp(prefix="haven-attack-"))
         if self.server_url:
             self._create_pg()
