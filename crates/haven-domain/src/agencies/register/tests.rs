@@ -107,6 +107,17 @@ fn the_mapping_is_saved_as_json() {
     assert_eq!(m.get(RegisterField::Address), None);
 }
 
+/// The malformed rows of `V1`, by line and error code.
+const V1_ERRORS: [(usize, &str); 3] = [
+    (7, "missing_name"),
+    (8, "bad_date"),
+    (9, "wrong_column_count"),
+];
+
+fn errors_of(p: &ParsedRegister) -> Vec<(usize, &str)> {
+    p.errors.iter().map(|e| (e.line, e.code)).collect()
+}
+
 #[test]
 fn a_file_with_old_mac_line_ends_is_numbered_as_an_editor_shows_it() {
     // Found by the register fuzz target: lines ended by a lone carriage return were all "line 1".
@@ -116,15 +127,7 @@ fn a_file_with_old_mac_line_ends_is_numbered_as_an_editor_shows_it() {
         .replace('\n', "\r");
     let bytes = text.as_bytes();
     let parsed = parse(bytes, FileFormat::Csv, &mapping_of(bytes)).unwrap();
-    let errors: Vec<(usize, &str)> = parsed.errors.iter().map(|e| (e.line, e.code)).collect();
-    assert_eq!(
-        errors,
-        vec![
-            (7, "missing_name"),
-            (8, "bad_date"),
-            (9, "wrong_column_count")
-        ]
-    );
+    assert_eq!(errors_of(&parsed), V1_ERRORS);
     let unix = parse(V1, FileFormat::Csv, &mapping_of(V1)).unwrap();
     let lines = |p: &ParsedRegister| p.rows.iter().map(|r| r.line).collect::<Vec<_>>();
     assert_eq!(lines(&parsed), lines(&unix));
@@ -133,15 +136,7 @@ fn a_file_with_old_mac_line_ends_is_numbered_as_an_editor_shows_it() {
 #[test]
 fn a_csv_register_is_read_with_its_malformed_rows_reported_by_line() {
     let parsed = parse(V1, FileFormat::Csv, &mapping_of(V1)).unwrap();
-    let errors: Vec<(usize, &str)> = parsed.errors.iter().map(|e| (e.line, e.code)).collect();
-    assert_eq!(
-        errors,
-        vec![
-            (7, "missing_name"),
-            (8, "bad_date"),
-            (9, "wrong_column_count")
-        ]
-    );
+    assert_eq!(errors_of(&parsed), V1_ERRORS);
     assert!(
         parsed.errors[1].detail.contains("31.02.2020"),
         "{:?}",
@@ -332,8 +327,7 @@ fn an_xlsx_register_is_read_with_real_dates_and_row_numbers() {
     assert_eq!(headers[1], "Poslovno ime agencije");
     let m = ColumnMapping::guess(&headers);
     let parsed = parse(&bytes, FileFormat::Xlsx, &m).unwrap();
-    let errors: Vec<(usize, &str)> = parsed.errors.iter().map(|e| (e.line, e.code)).collect();
-    assert_eq!(errors, vec![(5, "missing_name"), (6, "bad_date")]);
+    assert_eq!(errors_of(&parsed), [(5, "missing_name"), (6, "bad_date")]);
     assert_eq!(parsed.rows.len(), 2);
     let posao = &parsed.rows[0];
     assert_eq!(posao.line, 3);
