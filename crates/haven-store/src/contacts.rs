@@ -235,22 +235,28 @@ async fn add_version(
     Ok(())
 }
 
-/// The contact row's columns and values: `$1`…`$29` are bound by `bind_contact!`.
-const CONTACT_INSERT: &str = "INSERT INTO contacts (org_id, id, line, channel, direction, started_at, duration_seconds, caller_type, person_id, anonymous, \
+/// The contact row's columns and values, `$1`…`$29` (bound by `bind_contact!`), as a literal for
+/// both statements below.
+macro_rules! contact_insert {
+    () => {
+        "INSERT INTO contacts (org_id, id, line, channel, direction, started_at, duration_seconds, caller_type, person_id, anonymous, \
      phone_enc, email_enc, handle_enc, language, safe_to_call_back, confidential, heard_via, countries, summary_enc, notes_enc, \
      urgency, action, outcome, referral, needs_follow_up, assigned_to, void_reason_enc, version, created_by, created_at, updated_by, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 1, $28, $29, $28, $29)";
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 1, $28, $29, $28, $29)"
+    };
+}
+
+/// A new contact's row on SQLite; its other rows follow one statement each.
+const CONTACT_INSERT: &str = contact_insert!();
 
 /// On PostgreSQL a new contact's rows — the contact, its blind indexes (`$30`, `$31`), categories
-/// (`$32`), counsellors (`$33`) and version 1 (`$34`) — go in one statement, so recording a
-/// contact costs one round trip to the database instead of one per row. The child rows select
-/// from the contact's `RETURNING`, so they are written after it and its foreign keys hold.
-const CONTACT_INSERT_WITH_ROWS_PG: &str = "WITH c AS (\
-     INSERT INTO contacts (org_id, id, line, channel, direction, started_at, duration_seconds, caller_type, person_id, anonymous, \
-     phone_enc, email_enc, handle_enc, language, safe_to_call_back, confidential, heard_via, countries, summary_enc, notes_enc, \
-     urgency, action, outcome, referral, needs_follow_up, assigned_to, void_reason_enc, version, created_by, created_at, updated_by, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 1, $28, $29, $28, $29) \
-     RETURNING org_id, id), \
+/// (`$32`), counsellors (`$33`) and version 1 (`$34`) — go in one statement, so recording a contact
+/// costs one round trip to the database instead of one per row. The child rows select from the
+/// contact's `RETURNING`, so they are written after it and its foreign keys hold.
+const CONTACT_INSERT_WITH_ROWS_PG: &str = concat!(
+    "WITH c AS (",
+    contact_insert!(),
+    " RETURNING org_id, id), \
      x AS (INSERT INTO contact_index (org_id, contact_id, kind, value) \
      SELECT c.org_id, c.id, v.kind, v.value FROM c, unnest($30::text[], $31::bytea[]) AS v(kind, value)), \
      k AS (INSERT INTO contact_categories (org_id, contact_id, code) \
@@ -258,7 +264,8 @@ const CONTACT_INSERT_WITH_ROWS_PG: &str = "WITH c AS (\
      u AS (INSERT INTO contact_counsellors (org_id, contact_id, user_id) \
      SELECT c.org_id, c.id, v.user_id FROM c, unnest($33::uuid[]) AS v(user_id)) \
      INSERT INTO contact_versions (org_id, contact_id, version, changed_by, changed_at, fields) \
-     SELECT c.org_id, c.id, 1, $28, $29, $34 FROM c";
+     SELECT c.org_id, c.id, 1, $28, $29, $34 FROM c"
+);
 
 /// Binds a new contact's `$1`…`$29` (see [`CONTACT_INSERT`]) to a query of either backend.
 macro_rules! bind_contact {
