@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use haven_domain::{OrgId, UserId};
 use uuid::Uuid;
 
+use crate::users::{User, UserRoleRow, one_user, user_role_columns, user_roles_join};
 use crate::{Db, Result, StoreError, Tx, execute, on_db};
 
 /// How far a session has come through sign-in.
@@ -135,6 +136,77 @@ pub async fn by_token(db: &Db, token_hash: &[u8]) -> Result<Option<Session>> {
     .await
     })?;
     row.map(Session::try_from).transpose()
+}
+
+/// The session's columns as [`SessionUserRow`] reads them beside an account's.
+macro_rules! session_columns {
+    () => {
+        "s.org_id AS session_org_id, s.id AS session_id, s.user_id AS session_user_id, s.stage, s.csrf_secret, \
+         s.created_at AS session_created_at, s.last_seen_at, s.expires_at, s.ended_at, s.end_reason, s.ip, s.user_agent"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionUserRow {
+    session_org_id: Uuid,
+    session_id: Uuid,
+    session_user_id: Uuid,
+    stage: String,
+    csrf_secret: Vec<u8>,
+    session_created_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    ended_at: Option<DateTime<Utc>>,
+    end_reason: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    #[sqlx(flatten)]
+    account: UserRoleRow,
+}
+
+impl SessionUserRow {
+    fn session(&self) -> SessionRow {
+        SessionRow {
+            org_id: self.session_org_id,
+            id: self.session_id,
+            user_id: self.session_user_id,
+            stage: self.stage.clone(),
+            csrf_secret: self.csrf_secret.clone(),
+            created_at: self.session_created_at,
+            last_seen_at: self.last_seen_at,
+            expires_at: self.expires_at,
+            ended_at: self.ended_at,
+            end_reason: self.end_reason.clone(),
+            ip: self.ip.clone(),
+            user_agent: self.user_agent.clone(),
+        }
+    }
+}
+
+/// The session whose token hashes to `token_hash`, ended or not, with its account and the
+/// account's roles, in one read: every signed-in request checks both. `None` when there is no
+/// such session or its account is gone.
+pub async fn with_user_by_token(db: &Db, token_hash: &[u8]) -> Result<Option<(Session, User)>> {
+    let rows: Vec<SessionUserRow> = on_db!(db, |c| {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            session_columns!(),
+            ", ",
+            user_role_columns!(),
+            " FROM sessions s JOIN users u ON u.org_id = s.org_id AND u.id = s.user_id ",
+            user_roles_join!(),
+            " WHERE s.token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_all(c)
+        .await
+    })?;
+    let Some(session) = rows.first().map(SessionUserRow::session) else {
+        return Ok(None);
+    };
+    let session = Session::try_from(session)?;
+    let user = one_user(rows.into_iter().map(|r| r.account))?;
+    Ok(user.map(|u| (session, u.user)))
 }
 
 /// Records that the session was used at `now`.

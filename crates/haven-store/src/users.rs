@@ -280,22 +280,46 @@ pub async fn set_language(
 macro_rules! user_with_roles {
     ($filter:literal) => {
         concat!(
-            "SELECT u.org_id, u.id, u.email, u.display_name, u.language, u.status, u.created_at, u.updated_at, \
-             u.password_hash, r.role FROM users u LEFT JOIN user_roles r ON r.org_id = u.org_id AND r.user_id = u.id ",
+            "SELECT ",
+            $crate::users::user_role_columns!(),
+            " FROM users u ",
+            $crate::users::user_roles_join!(),
+            " ",
             $filter
         )
     };
 }
 
+/// The columns [`UserRoleRow`] reads, of `users u` and `user_roles r`.
+macro_rules! user_role_columns {
+    () => {
+        "u.org_id, u.id, u.email, u.display_name, u.language, u.status, u.created_at, u.updated_at, \
+         u.password_hash, r.role"
+    };
+}
+
+/// The account's roles beside `users u`, one row each (one row with no role when it has none).
+macro_rules! user_roles_join {
+    () => {
+        "LEFT JOIN user_roles r ON r.org_id = u.org_id AND r.user_id = u.id"
+    };
+}
+
+pub(crate) use {user_role_columns, user_roles_join};
+
+/// One row of an account read with its roles.
 #[derive(sqlx::FromRow)]
-struct UserRoleRow {
+pub(crate) struct UserRoleRow {
     #[sqlx(flatten)]
     user: UserRow,
     role: Option<String>,
 }
 
-fn one_user(rows: Vec<UserRoleRow>) -> Result<Option<UserCredentials>> {
-    let mut roles = Vec::with_capacity(rows.len());
+/// The account in rows of [`UserRoleRow`], with every role it has.
+pub(crate) fn one_user(
+    rows: impl IntoIterator<Item = UserRoleRow>,
+) -> Result<Option<UserCredentials>> {
+    let mut roles = Vec::new();
     let mut account = None;
     for row in rows {
         if let Some(role) = row.role {

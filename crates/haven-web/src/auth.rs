@@ -222,7 +222,7 @@ async fn resolve_session(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<(Session, User)>, AppError> {
     let hash = token_hash(token);
-    let Some(session) = sessions::by_token(&state.db, &hash).await? else {
+    let Some((session, user)) = sessions::with_user_by_token(&state.db, &hash).await? else {
         return Ok(None);
     };
     if let Some(reason) = session_end_reason(&session, idle, now) {
@@ -233,9 +233,6 @@ async fn resolve_session(
         }
         return Ok(None);
     }
-    let Some(user) = users::get(&state.db, session.org_id, session.user_id).await? else {
-        return Ok(None);
-    };
     if user.status != UserStatus::Active {
         let mut tx = state.db.begin().await?;
         sessions::end(&mut tx, session.org_id, session.id, "account_disabled", now).await?;
