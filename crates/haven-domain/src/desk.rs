@@ -137,6 +137,13 @@ pub struct CategoryGroup {
     pub categories: Vec<String>,
 }
 
+/// [`default_categories`], built once: every contact form is checked against it.
+pub fn default_category_tree() -> &'static [CategoryGroup] {
+    static TREE: std::sync::LazyLock<Vec<CategoryGroup>> =
+        std::sync::LazyLock::new(default_categories);
+    &TREE
+}
+
 /// The category tree DOMAIN.md §3 seeds: trafficking by type of exploitation, the five
 /// missing-children categories, labour rights and suspicious job offers, information requests,
 /// other, silent and test contacts.

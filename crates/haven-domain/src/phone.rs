@@ -55,6 +55,11 @@ pub fn e164(raw: &str, default_region: &str) -> Result<String, PhoneError> {
         return Err(PhoneError::Invalid);
     }
     let canonical = number.format().mode(Mode::E164).to_string();
+    if canonical == raw {
+        // Already read without a default region, valid, and giving itself back: the check below
+        // would parse the same text again.
+        return Ok(canonical);
+    }
     // The canonical form must itself be read as the same valid number, or a stored number and a
     // search for it would disagree: the library reads some odd spellings (`t1234567`) as a
     // number whose E.164 form it then refuses.

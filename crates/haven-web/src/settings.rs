@@ -5,6 +5,7 @@
 //! [`Settings::validate`] refuses values that parse but make no sense, naming the key and what is
 //! expected. Secrets (the master key) never live here.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -152,10 +153,10 @@ impl Default for DeskSettings {
 }
 
 impl DeskSettings {
-    /// The category tree.
-    pub fn category_tree(&self) -> Vec<haven_domain::desk::CategoryGroup> {
+    /// The category tree: the configured one, or the seeded one (built once, not per form).
+    pub fn category_tree(&self) -> Cow<'static, [haven_domain::desk::CategoryGroup]> {
         if self.categories.is_empty() {
-            return haven_domain::desk::default_categories();
+            return Cow::Borrowed(haven_domain::desk::default_category_tree());
         }
         self.categories
             .iter()

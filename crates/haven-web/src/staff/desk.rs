@@ -97,7 +97,7 @@ fn line_opts(ctx: &Ctx) -> Vec<Opt> {
 fn category_opts(ctx: &Ctx) -> Vec<Opt> {
     let tr = ctx.tr();
     let mut out = Vec::new();
-    for g in ctx.state.settings.desk.category_tree() {
+    for g in ctx.state.settings.desk.category_tree().iter() {
         let group = category_label(&tr, &g.code);
         for c in &g.categories {
             out.push(Opt {
@@ -113,20 +113,29 @@ fn category_opts(ctx: &Ctx) -> Vec<Opt> {
 /// "Group: label") of the reader's language into its code; anything else is kept for the parser
 /// to refuse.
 fn resolve_categories(ctx: &Ctx, pairs: &[(String, String)]) -> Vec<(String, String)> {
+    let tree = ctx.state.settings.desk.category_tree();
     let tr = ctx.tr();
-    let cats = category_opts(ctx);
+    // The labels are only worked out for a value that is not a code: a form sent by the intake
+    // screen holds codes, and translating every label on every save would cost more than the rest
+    // of the check.
+    let mut labels: Option<Vec<Opt>> = None;
     pairs
         .iter()
         .map(|(k, v)| {
-            if k != "category" || v.trim().is_empty() {
+            let code = v.trim();
+            if k != "category" || code.is_empty() {
                 return (k.clone(), v.clone());
             }
-            let t = v.trim().to_lowercase();
-            let found = cats.iter().find(|o| {
-                o.code == v.trim()
-                    || o.label.to_lowercase() == t
-                    || category_label(&tr, &o.code).to_lowercase() == t
-            });
+            if tree.iter().any(|g| g.categories.iter().any(|c| c == code)) {
+                return (k.clone(), code.to_owned());
+            }
+            let t = code.to_lowercase();
+            let found = labels
+                .get_or_insert_with(|| category_opts(ctx))
+                .iter()
+                .find(|o| {
+                    o.label.to_lowercase() == t || category_label(&tr, &o.code).to_lowercase() == t
+                });
             (
                 k.clone(),
                 found.map(|o| o.code.clone()).unwrap_or_else(|| v.clone()),
