@@ -34,7 +34,8 @@ pub enum AuditActor {
 }
 
 impl AuditActor {
-    fn kind(self) -> &'static str {
+    /// The stored kind.
+    pub(crate) fn kind(self) -> &'static str {
         match self {
             AuditActor::User(_) => "user",
             AuditActor::Token(_) => "token",
@@ -43,7 +44,8 @@ impl AuditActor {
         }
     }
 
-    fn id(self) -> Option<Uuid> {
+    /// The stored id, for a user or a token's owner.
+    pub(crate) fn id(self) -> Option<Uuid> {
         match self {
             AuditActor::User(u) | AuditActor::Token(u) => Some(u.0),
             AuditActor::Anonymous | AuditActor::System => None,
@@ -177,6 +179,35 @@ pub fn entry_bytes(e: &AuditEntry) -> Vec<u8> {
         .finish()
 }
 
+/// The insert of a waiting entry, up to its `VALUES`: organisation, id, time, then the event's
+/// fields in the order [`bind_pending!`] binds them.
+macro_rules! audit_pending_insert {
+    () => {
+        "INSERT INTO audit_pending (org_id, id, occurred_at, actor_kind, actor_id, action, outcome, target_kind, target_id, ip, request_id, details)"
+    };
+}
+
+/// Binds a waiting entry's id, time and event (eleven values, after its organisation) to a
+/// query of either backend.
+macro_rules! bind_pending {
+    ($q:expr, $id:expr, $at:expr, $ev:expr) => {{
+        let ev: &$crate::audit::AuditEvent = $ev;
+        $q.bind($id)
+            .bind($at)
+            .bind(ev.actor.kind())
+            .bind(ev.actor.id())
+            .bind(ev.action.as_str())
+            .bind(ev.outcome.code())
+            .bind(ev.target.as_ref().map(|(k, _)| k.as_str()))
+            .bind(ev.target.as_ref().map(|(_, i)| *i))
+            .bind(ev.ip.as_deref())
+            .bind(ev.request_id.as_deref())
+            .bind(ev.details.to_string())
+    }};
+}
+
+pub(crate) use {audit_pending_insert, bind_pending};
+
 /// Records an event inside `tx`, the transaction of the change it describes: the entry commits
 /// with the change or not at all. It waits in `audit_pending` until [`sequence`] numbers and
 /// chains it; appending takes no lock, so changes of one organisation commit side by side.
@@ -187,23 +218,19 @@ pub async fn append(
     at: DateTime<Utc>,
     ev: &AuditEvent,
 ) -> Result<()> {
-    execute!(
-        tx,
-        "INSERT INTO audit_pending (org_id, id, occurred_at, actor_kind, actor_id, action, outcome, target_kind, target_id, ip, request_id, details) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        org.0,
+    on_tx!(tx, |c| bind_pending!(
+        sqlx::query(concat!(
+            audit_pending_insert!(),
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ))
+        .bind(org.0),
         id,
         at,
-        ev.actor.kind(),
-        ev.actor.id(),
-        ev.action.clone(),
-        ev.outcome.code(),
-        ev.target.as_ref().map(|(k, _)| k.clone()),
-        ev.target.as_ref().map(|(_, i)| *i),
-        ev.ip.clone(),
-        ev.request_id.clone(),
-        ev.details.to_string()
-    )?;
+        ev
+    )
+    .execute(&mut *c)
+    .await
+    .map(|_| ()))?;
     Ok(())
 }
 

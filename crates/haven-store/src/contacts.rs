@@ -20,6 +20,8 @@ use haven_domain::people::CountryCode;
 use haven_domain::{OrgId, SecureRng, UserId};
 use uuid::Uuid;
 
+use crate::audit::{audit_pending_insert, bind_pending};
+use crate::db::SQLITE_BEGIN;
 use crate::encrypted::EncryptedTable;
 use crate::sealing::{Json, open, seal};
 use crate::{Db, Result, StoreError, Tx, execute, on_db};
@@ -246,75 +248,142 @@ macro_rules! contact_insert {
     };
 }
 
-/// A new contact's row on SQLite; its other rows follow one statement each.
-const CONTACT_INSERT: &str = contact_insert!();
+/// On PostgreSQL a new contact's rows — the contact, its blind indexes (`$30` kinds, `$31`
+/// values), categories (`$32`) and counsellors (`$33`) — as the start of one statement whose last
+/// part writes version 1 (`$34`, [`contact_version_pg!`]). The child rows select from the
+/// contact's `RETURNING`, so they are written after it and its foreign keys hold; the lists are
+/// bound as arrays. Recording a contact costs one round trip instead of one per row.
+macro_rules! contact_rows_pg {
+    () => {
+        concat!(
+            "WITH c AS (",
+            contact_insert!(),
+            " RETURNING org_id, id), \
+             x AS (INSERT INTO contact_index (org_id, contact_id, kind, value) \
+             SELECT c.org_id, c.id, v.kind, v.value FROM c, unnest($30::text[], $31::bytea[]) AS v(kind, value)), \
+             k AS (INSERT INTO contact_categories (org_id, contact_id, code) \
+             SELECT c.org_id, c.id, v.code FROM c, unnest($32::text[]) AS v(code)), \
+             u AS (INSERT INTO contact_counsellors (org_id, contact_id, user_id) \
+             SELECT c.org_id, c.id, v.user_id FROM c, unnest($33::uuid[]) AS v(user_id))"
+        )
+    };
+}
 
-/// On PostgreSQL a new contact's rows — the contact, its blind indexes (`$30`, `$31`), categories
-/// (`$32`), counsellors (`$33`) and version 1 (`$34`) — go in one statement, so recording a contact
-/// costs one round trip to the database instead of one per row. The child rows select from the
-/// contact's `RETURNING`, so they are written after it and its foreign keys hold.
-const CONTACT_INSERT_WITH_ROWS_PG: &str = concat!(
-    "WITH c AS (",
-    contact_insert!(),
-    " RETURNING org_id, id), \
-     x AS (INSERT INTO contact_index (org_id, contact_id, kind, value) \
-     SELECT c.org_id, c.id, v.kind, v.value FROM c, unnest($30::text[], $31::bytea[]) AS v(kind, value)), \
-     k AS (INSERT INTO contact_categories (org_id, contact_id, code) \
-     SELECT c.org_id, c.id, v.code FROM c, unnest($32::text[]) AS v(code)), \
-     u AS (INSERT INTO contact_counsellors (org_id, contact_id, user_id) \
-     SELECT c.org_id, c.id, v.user_id FROM c, unnest($33::uuid[]) AS v(user_id)) \
-     INSERT INTO contact_versions (org_id, contact_id, version, changed_by, changed_at, fields) \
-     SELECT c.org_id, c.id, 1, $28, $29, $34 FROM c"
-);
+/// The last part of [`contact_rows_pg!`]'s statement: version 1.
+macro_rules! contact_version_pg {
+    () => {
+        " INSERT INTO contact_versions (org_id, contact_id, version, changed_by, changed_at, fields) \
+         SELECT c.org_id, c.id, 1, $28, $29, $34 FROM c"
+    };
+}
 
-/// Binds a new contact's `$1`…`$29` (see [`CONTACT_INSERT`]) to a query of either backend.
+/// On SQLite the same rows as one batch of statements run by the connection's worker without
+/// coming back between them (SQLite runs in the process, but each trip to its worker thread
+/// costs, and the one writer is held meanwhile). The lists are bound as JSON: `$30` the index
+/// kinds, `$31` their values in hex, `$32` the categories, `$33` the counsellors' ids in hex.
+macro_rules! contact_rows_sqlite {
+    () => {
+        concat!(
+            contact_insert!(),
+            "; INSERT INTO contact_index (org_id, contact_id, kind, value) \
+             SELECT $1, $2, k.value, unhex(v.value) FROM json_each($30) AS k JOIN json_each($31) AS v ON v.key = k.key; \
+             INSERT INTO contact_categories (org_id, contact_id, code) SELECT $1, $2, value FROM json_each($32); \
+             INSERT INTO contact_counsellors (org_id, contact_id, user_id) SELECT $1, $2, unhex(value) FROM json_each($33); \
+             INSERT INTO contact_versions (org_id, contact_id, version, changed_by, changed_at, fields) \
+             VALUES ($1, $2, 1, $28, $29, $34)"
+        )
+    };
+}
+
+/// Binds a new contact's `$1`…`$29` (see [`contact_insert!`]) to a query of either backend.
 macro_rules! bind_contact {
-    ($q:expr, $org:expr, $c:expr, $s:expr, $void:expr) => {{
-        let i = &$c.input;
-        $q.bind($org.0)
-            .bind($c.id.0)
+    ($q:expr, $p:expr) => {{
+        let p: &PreparedContact<'_> = $p;
+        let (c, s) = (p.contact, &p.sealed);
+        let i = &c.input;
+        $q.bind(p.org.0)
+            .bind(c.id.0)
             .bind(i.line.as_str())
             .bind(i.channel.code())
             .bind(i.direction.code())
             .bind(i.started_at)
             .bind(i.duration_seconds)
             .bind(i.caller_type.code())
-            .bind($c.person_id)
+            .bind(c.person_id)
             .bind(i.anonymous)
-            .bind($s.phone)
-            .bind($s.email)
-            .bind($s.handle)
+            .bind(&s.phone)
+            .bind(&s.email)
+            .bind(&s.handle)
             .bind(i.language.as_str())
             .bind(i.safe_to_call_back)
             .bind(i.confidential)
             .bind(i.heard_via.code())
             .bind(countries_text(&i.countries))
-            .bind($s.summary)
-            .bind($s.notes)
+            .bind(&s.summary)
+            .bind(&s.notes)
             .bind(i.urgency.code())
             .bind(i.action.as_str())
             .bind(i.outcome.as_str())
             .bind(i.referral.as_str())
             .bind(i.needs_follow_up)
             .bind(None::<Uuid>)
-            .bind($void)
-            .bind($c.by.0)
-            .bind($c.now)
+            .bind(&p.void_reason)
+            .bind(c.by.0)
+            .bind(c.now)
     }};
 }
 
-/// Records a contact: sealed values, blind indexes, categories, counsellors and version 1.
-pub async fn insert(
-    tx: &mut Tx,
+/// Binds `$30`…`$34` of the statements above: the lists as arrays on PostgreSQL, as JSON on
+/// SQLite.
+macro_rules! bind_contact_rows {
+    (Postgres, $q:expr, $p:expr) => {{
+        let p: &PreparedContact<'_> = $p;
+        $q.bind(&p.index_kinds)
+            .bind(&p.index_values)
+            .bind(&p.contact.input.categories)
+            .bind(&p.counsellors)
+            .bind(&p.fields)
+    }};
+    (Sqlite, $q:expr, $p:expr) => {{
+        let p: &PreparedContact<'_> = $p;
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let values: Vec<String> = p.index_values.iter().map(|v| hex(v)).collect();
+        let counsellors: Vec<String> = p.counsellors.iter().map(|u| hex(u.as_bytes())).collect();
+        $q.bind(json_list(&p.index_kinds))
+            .bind(json_list(&values))
+            .bind(json_list(&p.contact.input.categories))
+            .bind(json_list(&counsellors))
+            .bind(&p.fields)
+    }};
+}
+
+fn json_list<T: serde::Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
+/// A new contact sealed and indexed, ready to be written: everything that needs no database is
+/// done before the write begins, so a write holds the database (on SQLite, its one writer) only
+/// as long as its statements take.
+pub struct PreparedContact<'a> {
+    org: OrgId,
+    contact: &'a NewContact,
+    sealed: SealedContact,
+    void_reason: Vec<u8>,
+    index_kinds: Vec<&'static str>,
+    index_values: Vec<Vec<u8>>,
+    counsellors: Vec<Uuid>,
+    fields: String,
+}
+
+/// Seals a new contact's values and works out its blind indexes and counsellors (the recorder
+/// always among them, once).
+pub fn prepare<'a>(
     ring: &OrgKeyring,
     rng: &dyn SecureRng,
     org: OrgId,
-    c: &NewContact,
-) -> Result<()> {
+    c: &'a NewContact,
+) -> Result<PreparedContact<'a>> {
     let i = &c.input;
-    let s = seal_contact(ring, rng, c.id, i)?;
-    let void_reason = seal(ring, rng, T, "void_reason_enc", c.id.0, &String::new())?;
-    // The recorder is always among the counsellors, once.
     let mut counsellors: Vec<Uuid> = c
         .counsellors
         .iter()
@@ -323,38 +392,90 @@ pub async fn insert(
         .collect();
     counsellors.sort_unstable();
     counsellors.dedup();
+    let (index_kinds, index_values) = index_values(i)
+        .into_iter()
+        .map(|(kind, value)| (kind.code(), ring.blind_index(kind.spec(), &value)))
+        .unzip();
+    Ok(PreparedContact {
+        org,
+        contact: c,
+        sealed: seal_contact(ring, rng, c.id, i)?,
+        void_reason: seal(ring, rng, T, "void_reason_enc", c.id.0, &String::new())?,
+        index_kinds,
+        index_values,
+        counsellors,
+        fields: version_fields(&["created"]),
+    })
+}
+
+/// Records a contact inside `tx`: sealed values, blind indexes, categories, counsellors and
+/// version 1.
+pub async fn insert(
+    tx: &mut Tx,
+    ring: &OrgKeyring,
+    rng: &dyn SecureRng,
+    org: OrgId,
+    c: &NewContact,
+) -> Result<()> {
+    let p = &prepare(ring, rng, org, c)?;
     match tx {
         Tx::Postgres(t) => {
-            let (kinds, values): (Vec<&str>, Vec<Vec<u8>>) = index_values(i)
-                .into_iter()
-                .map(|(kind, value)| (kind.code(), ring.blind_index(kind.spec(), &value)))
-                .unzip();
-            let categories: Vec<&str> = i.categories.iter().map(|c| c.as_str()).collect();
-            bind_contact!(
-                sqlx::query(CONTACT_INSERT_WITH_ROWS_PG),
-                org,
-                c,
-                s,
-                void_reason
-            )
-            .bind(kinds)
-            .bind(values)
-            .bind(categories)
-            .bind(counsellors)
-            .bind(version_fields(&["created"]))
-            .execute(&mut **t)
-            .await?;
-        }
-        Tx::Sqlite(t) => {
-            // SQLite runs in the process: a statement per row costs no round trip.
-            bind_contact!(sqlx::query(CONTACT_INSERT), org, c, s, void_reason)
+            let q = sqlx::query(concat!(contact_rows_pg!(), contact_version_pg!()));
+            bind_contact_rows!(Postgres, bind_contact!(q, p), p)
                 .execute(&mut **t)
                 .await?;
-            write_index(tx, ring, org, c.id, i, false).await?;
-            for u in counsellors {
-                add_counsellor(tx, org, c.id, UserId(u)).await?;
-            }
-            add_version(tx, org, c.id, 1, c.by, c.now, &["created"]).await?;
+        }
+        Tx::Sqlite(t) => {
+            let q = sqlx::query(contact_rows_sqlite!());
+            bind_contact_rows!(Sqlite, bind_contact!(q, p), p)
+                .execute(&mut **t)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The intake's write: a prepared contact, the removal of the draft it was typed in (`$35`, may
+/// be `None`; only the recorder's own), and its audit entry (`$36`…`$46`), all or nothing. On
+/// PostgreSQL that is one statement, which commits by itself: one round trip, no `BEGIN` and
+/// `COMMIT`. On SQLite it is one batch in one write transaction. The contact is durable when this
+/// returns.
+pub async fn record(
+    db: &Db,
+    p: &PreparedContact<'_>,
+    draft: Option<DraftId>,
+    audit_id: Uuid,
+    event: &crate::audit::AuditEvent,
+) -> Result<()> {
+    let draft = draft.map(|d| d.0);
+    match db {
+        Db::Postgres(pool) => {
+            let q = sqlx::query(concat!(
+                contact_rows_pg!(),
+                ", d AS (DELETE FROM contact_drafts WHERE org_id = $1 AND id = $35 AND user_id = $28), \
+                 a AS (",
+                audit_pending_insert!(),
+                " SELECT c.org_id, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46 FROM c)",
+                contact_version_pg!()
+            ));
+            let q = bind_contact_rows!(Postgres, bind_contact!(q, p), p).bind(draft);
+            bind_pending!(q, audit_id, p.contact.now, event)
+                .execute(pool)
+                .await?;
+        }
+        Db::Sqlite { write, .. } => {
+            let mut t = write.begin_with(SQLITE_BEGIN).await?;
+            let q = sqlx::query(concat!(
+                contact_rows_sqlite!(),
+                "; DELETE FROM contact_drafts WHERE org_id = $1 AND id = $35 AND user_id = $28; ",
+                audit_pending_insert!(),
+                " VALUES ($1, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46)"
+            ));
+            let q = bind_contact_rows!(Sqlite, bind_contact!(q, p), p).bind(draft);
+            bind_pending!(q, audit_id, p.contact.now, event)
+                .execute(&mut *t)
+                .await?;
+            t.commit().await?;
         }
     }
     Ok(())

@@ -271,6 +271,9 @@ impl MigrationStatus {
     }
 }
 
+/// How a write transaction begins on SQLite: with the write lock taken at once.
+pub(crate) const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
+
 impl Db {
     /// Opens the database (creating an SQLite file if needed); does not migrate.
     pub async fn connect(location: &DbLocation, opts: &DbOptions) -> Result<Db> {
@@ -348,7 +351,7 @@ impl Db {
     /// so a transaction that reads before it writes can never fail half-way for want of the lock.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
-            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with(SQLITE_BEGIN).await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

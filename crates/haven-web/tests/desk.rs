@@ -216,9 +216,11 @@ conformance!(async fn drafts_are_kept_on_the_server_for_their_author(backend) {
     let page = c.get(&format!("/staff/desk/new?draft={draft}")).await;
     assert!(page.contains("Poziv prekinut") && page.contains("0641234567"));
     assert!(c.get("/staff/desk/new").await.contains(&format!("?draft={draft}")), "unfinished drafts are listed");
-    // Nobody else opens it.
+    // Nobody else opens it, nor removes it by saving a contact under its id.
     let (other, _) = app.signed_in(&[Role::Counsellor]).await;
     assert!(!other.get(&format!("/staff/desk/new?draft={draft}")).await.contains("Poziv prekinut"));
+    record(&other, &with(PARENTAL, &[("draft_id", &draft)])).await;
+    assert!(c.get(&format!("/staff/desk/new?draft={draft}")).await.contains("Poziv prekinut"), "another counsellor's save left the draft alone");
     // Saving the contact removes the draft.
     record(&c, &with(PARENTAL, &[("draft_id", &draft)])).await;
     assert!(!c.get("/staff/desk/new").await.contains(&format!("?draft={draft}")));

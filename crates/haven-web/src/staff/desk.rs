@@ -654,7 +654,9 @@ fn check(ctx: &Ctx, pairs: &[(String, String)]) -> Result<ContactInput, Validati
     })
 }
 
-/// Records a contact in its own transaction with its audit entry; returns its id.
+/// Records a contact with its audit entry, and removes the draft it was typed in, all or nothing;
+/// returns its id. Sealing and indexing are done before the database is touched, and the write
+/// is one statement on PostgreSQL ([`contacts::record`]).
 pub async fn record_contact(
     ctx: &Ctx,
     input: ContactInput,
@@ -664,37 +666,29 @@ pub async fn record_contact(
     let me = ctx.user()?;
     let ring = ctx.state.keys.get(me.org()).await?;
     let id: ContactId = ctx.state.ids().id();
-    let now = ctx.state.now();
     let escalate = domain::needs_escalation(input.urgency, &input.categories);
     let details = json!({ "line": input.line, "channel": input.channel.code(), "urgency": input.urgency.code(), "escalation": escalate, "person_linked": person_id.is_some() });
-    let mut tx = ctx.state.db.begin().await?;
-    contacts::insert(
-        &mut tx,
-        &ring,
-        ctx.state.rng.as_ref(),
-        me.org(),
-        &contacts::NewContact {
-            id,
-            input,
-            person_id,
-            counsellors: vec![me.user.id],
-            by: me.user.id,
-            now,
-        },
+    let contact = contacts::NewContact {
+        id,
+        input,
+        person_id,
+        counsellors: vec![me.user.id],
+        by: me.user.id,
+        now: ctx.state.now(),
+    };
+    let prepared = contacts::prepare(&ring, ctx.state.rng.as_ref(), me.org(), &contact)?;
+    let event = ctx
+        .event("contact.created", Outcome::Ok)
+        .target("contact", id.0)
+        .details(details);
+    contacts::record(
+        &ctx.state.db,
+        &prepared,
+        draft,
+        ctx.state.ids().uuid(),
+        &event,
     )
     .await?;
-    if let Some(d) = draft {
-        contacts::delete_draft(&mut tx, me.org(), d, me.user.id).await?;
-    }
-    ctx.audit(
-        &mut tx,
-        me.org(),
-        ctx.event("contact.created", Outcome::Ok)
-            .target("contact", id.0)
-            .details(details),
-    )
-    .await?;
-    tx.commit().await?;
     Ok(id)
 }
 
