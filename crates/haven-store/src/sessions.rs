@@ -67,13 +67,25 @@ pub struct Session {
     pub user_agent: Option<String>,
 }
 
+/// The columns [`SessionRow`] reads, of `sessions s`; those an account also has are renamed, so a
+/// session can be read beside its account ([`with_user_by_token`]).
+macro_rules! session_columns {
+    () => {
+        "s.org_id AS session_org_id, s.id AS session_id, s.user_id, s.stage, s.csrf_secret, \
+         s.created_at AS session_created_at, s.last_seen_at, s.expires_at, s.ended_at, s.end_reason, s.ip, s.user_agent"
+    };
+}
+
 #[derive(sqlx::FromRow)]
 struct SessionRow {
+    #[sqlx(rename = "session_org_id")]
     org_id: Uuid,
+    #[sqlx(rename = "session_id")]
     id: Uuid,
     user_id: Uuid,
     stage: String,
     csrf_secret: Vec<u8>,
+    #[sqlx(rename = "session_created_at")]
     created_at: DateTime<Utc>,
     last_seen_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
@@ -127,60 +139,24 @@ pub async fn insert(tx: &mut Tx, s: &Session, token_hash: &[u8]) -> Result<()> {
 /// The session whose token hashes to `token_hash`, ended or not.
 pub async fn by_token(db: &Db, token_hash: &[u8]) -> Result<Option<Session>> {
     let row: Option<SessionRow> = on_db!(db, |c| {
-        sqlx::query_as(
-        "SELECT org_id, id, user_id, stage, csrf_secret, created_at, last_seen_at, expires_at, ended_at, end_reason, ip, user_agent \
-         FROM sessions WHERE token_hash = $1"
-    )
-    .bind(token_hash)
-    .fetch_optional(c)
-    .await
+        sqlx::query_as(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions s WHERE s.token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(c)
+        .await
     })?;
     row.map(Session::try_from).transpose()
 }
 
-/// The session's columns as [`SessionUserRow`] reads them beside an account's.
-macro_rules! session_columns {
-    () => {
-        "s.org_id AS session_org_id, s.id AS session_id, s.user_id AS session_user_id, s.stage, s.csrf_secret, \
-         s.created_at AS session_created_at, s.last_seen_at, s.expires_at, s.ended_at, s.end_reason, s.ip, s.user_agent"
-    };
-}
-
 #[derive(sqlx::FromRow)]
 struct SessionUserRow {
-    session_org_id: Uuid,
-    session_id: Uuid,
-    session_user_id: Uuid,
-    stage: String,
-    csrf_secret: Vec<u8>,
-    session_created_at: DateTime<Utc>,
-    last_seen_at: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-    ended_at: Option<DateTime<Utc>>,
-    end_reason: Option<String>,
-    ip: Option<String>,
-    user_agent: Option<String>,
+    #[sqlx(flatten)]
+    session: SessionRow,
     #[sqlx(flatten)]
     account: UserRoleRow,
-}
-
-impl SessionUserRow {
-    fn session(&self) -> SessionRow {
-        SessionRow {
-            org_id: self.session_org_id,
-            id: self.session_id,
-            user_id: self.session_user_id,
-            stage: self.stage.clone(),
-            csrf_secret: self.csrf_secret.clone(),
-            created_at: self.session_created_at,
-            last_seen_at: self.last_seen_at,
-            expires_at: self.expires_at,
-            ended_at: self.ended_at,
-            end_reason: self.end_reason.clone(),
-            ip: self.ip.clone(),
-            user_agent: self.user_agent.clone(),
-        }
-    }
 }
 
 /// The session whose token hashes to `token_hash`, ended or not, with its account and the
@@ -201,12 +177,13 @@ pub async fn with_user_by_token(db: &Db, token_hash: &[u8]) -> Result<Option<(Se
         .fetch_all(c)
         .await
     })?;
-    let Some(session) = rows.first().map(SessionUserRow::session) else {
+    let (sessions, accounts): (Vec<SessionRow>, Vec<UserRoleRow>) =
+        rows.into_iter().map(|r| (r.session, r.account)).unzip();
+    let Some(session) = sessions.into_iter().next() else {
         return Ok(None);
     };
     let session = Session::try_from(session)?;
-    let user = one_user(rows.into_iter().map(|r| r.account))?;
-    Ok(user.map(|u| (session, u.user)))
+    Ok(one_user(accounts)?.map(|u| (session, u.user)))
 }
 
 /// Records that the session was used at `now`.
@@ -284,11 +261,12 @@ pub async fn list_open(
     idle_since: DateTime<Utc>,
 ) -> Result<Vec<Session>> {
     let rows: Vec<SessionRow> = on_db!(db, |c| {
-        sqlx::query_as(
-        "SELECT org_id, id, user_id, stage, csrf_secret, created_at, last_seen_at, expires_at, ended_at, end_reason, ip, user_agent \
-         FROM sessions WHERE org_id = $1 AND ($2 IS NULL OR user_id = $2) AND ended_at IS NULL \
-         AND expires_at > $3 AND last_seen_at > $4 ORDER BY last_seen_at DESC"
-    )
+        sqlx::query_as(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions s WHERE s.org_id = $1 AND ($2 IS NULL OR s.user_id = $2) AND s.ended_at IS NULL \
+             AND s.expires_at > $3 AND s.last_seen_at > $4 ORDER BY s.last_seen_at DESC"
+        ))
     .bind(org.0)
     .bind(user.map(|u| u.0))
     .bind(now)
