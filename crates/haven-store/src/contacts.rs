@@ -346,9 +346,8 @@ macro_rules! bind_contact_rows {
     }};
     (Sqlite, $q:expr, $p:expr) => {{
         let p: &PreparedContact<'_> = $p;
-        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-        let values: Vec<String> = p.index_values.iter().map(|v| hex(v)).collect();
-        let counsellors: Vec<String> = p.counsellors.iter().map(|u| hex(u.as_bytes())).collect();
+        let values: Vec<String> = p.index_values.iter().map(hex::encode).collect();
+        let counsellors: Vec<String> = p.counsellors.iter().map(hex::encode).collect();
         $q.bind(json_list(&p.index_kinds))
             .bind(json_list(&values))
             .bind(json_list(&p.contact.input.categories))
