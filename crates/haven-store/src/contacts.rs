@@ -152,22 +152,21 @@ fn countries_text(c: &[CountryCode]) -> String {
     c.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",")
 }
 
-async fn write_index(
+/// Replaces a contact's blind indexes and categories with those of `i` (an update; a new contact
+/// writes them with its row).
+async fn replace_index(
     tx: &mut Tx,
     ring: &OrgKeyring,
     org: OrgId,
     id: ContactId,
     i: &ContactInput,
-    replace: bool,
 ) -> Result<()> {
-    if replace {
-        execute!(
-            tx,
-            "DELETE FROM contact_index WHERE org_id = $1 AND contact_id = $2",
-            org.0,
-            id.0
-        )?;
-    }
+    execute!(
+        tx,
+        "DELETE FROM contact_index WHERE org_id = $1 AND contact_id = $2",
+        org.0,
+        id.0
+    )?;
     for (kind, value) in index_values(i) {
         execute!(
             tx,
@@ -178,14 +177,12 @@ async fn write_index(
             ring.blind_index(kind.spec(), &value)
         )?;
     }
-    if replace {
-        execute!(
-            tx,
-            "DELETE FROM contact_categories WHERE org_id = $1 AND contact_id = $2",
-            org.0,
-            id.0
-        )?;
-    }
+    execute!(
+        tx,
+        "DELETE FROM contact_categories WHERE org_id = $1 AND contact_id = $2",
+        org.0,
+        id.0
+    )?;
     for code in &i.categories {
         execute!(
             tx,
@@ -209,11 +206,6 @@ async fn add_counsellor(tx: &mut Tx, org: OrgId, id: ContactId, user: UserId) ->
     Ok(())
 }
 
-/// A version's changed fields, as the `fields` column keeps them.
-fn version_fields(fields: &[&str]) -> String {
-    serde_json::to_string(fields).unwrap_or_else(|_| "[]".into())
-}
-
 async fn add_version(
     tx: &mut Tx,
     org: OrgId,
@@ -223,7 +215,7 @@ async fn add_version(
     now: DateTime<Utc>,
     fields: &[&str],
 ) -> Result<()> {
-    let fields = version_fields(fields);
+    let fields = json_list(fields);
     execute!(
         tx,
         "INSERT INTO contact_versions (org_id, contact_id, version, changed_by, changed_at, fields) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -356,6 +348,8 @@ macro_rules! bind_contact_rows {
     }};
 }
 
+/// A list as JSON text: a version's changed fields as the `fields` column keeps them, and the
+/// lists SQLite reads with `json_each`.
 fn json_list<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
@@ -403,7 +397,7 @@ pub fn prepare<'a>(
         index_kinds,
         index_values,
         counsellors,
-        fields: version_fields(&["created"]),
+        fields: json_list(&["created"]),
     })
 }
 
@@ -834,7 +828,7 @@ pub async fn update(
     if n == 0 {
         return Err(StoreError::NotFound);
     }
-    write_index(tx, ring, org, id, input, true).await?;
+    replace_index(tx, ring, org, id, input).await?;
     add_counsellor(tx, org, id, by).await?;
     add_version(tx, org, id, version, by, now, &changed).await?;
     Ok(changed)
@@ -1251,18 +1245,6 @@ pub async fn drafts_of(db: &Db, org: OrgId, user: UserId) -> Result<Vec<(DraftId
         .await
     })?;
     Ok(rows.into_iter().map(|(i, t)| (DraftId(i), t)).collect())
-}
-
-/// Deletes a draft of `user` (once its contact is saved).
-pub async fn delete_draft(tx: &mut Tx, org: OrgId, id: DraftId, user: UserId) -> Result<()> {
-    execute!(
-        tx,
-        "DELETE FROM contact_drafts WHERE org_id = $1 AND id = $2 AND user_id = $3",
-        org.0,
-        id.0,
-        user.0
-    )?;
-    Ok(())
 }
 
 // Handover notes.
