@@ -21,7 +21,6 @@ use haven_domain::{OrgId, SecureRng, UserId};
 use uuid::Uuid;
 
 use crate::audit::{audit_pending_insert, bind_pending};
-use crate::db::SQLITE_BEGIN;
 use crate::encrypted::EncryptedTable;
 use crate::sealing::{Json, open, seal};
 use crate::{Db, Result, StoreError, Tx, execute, on_db};
@@ -431,8 +430,9 @@ pub async fn insert(
 /// The intake's write: a prepared contact, the removal of the draft it was typed in (`$35`, may
 /// be `None`; only the recorder's own), and its audit entry (`$36`…`$46`), all or nothing. On
 /// PostgreSQL that is one statement, which commits by itself: one round trip, no `BEGIN` and
-/// `COMMIT`. On SQLite it is one batch in one write transaction. The contact is durable when this
-/// returns.
+/// `COMMIT`. On SQLite it is one batch in a savepoint of a write transaction that the contacts
+/// recorded at the same moment share ([`crate::group_commit`]): one sync for all of them. The
+/// contact is durable when this returns `Ok`.
 pub async fn record(
     db: &Db,
     p: &PreparedContact<'_>,
@@ -456,8 +456,7 @@ pub async fn record(
                 .execute(pool)
                 .await?;
         }
-        Db::Sqlite { write, .. } => {
-            let mut t = write.begin_with(SQLITE_BEGIN).await?;
+        Db::Sqlite { group, .. } => {
             let q = sqlx::query(concat!(
                 contact_rows_sqlite!(),
                 "; DELETE FROM contact_drafts WHERE org_id = $1 AND id = $35 AND user_id = $28; ",
@@ -465,10 +464,9 @@ pub async fn record(
                 " VALUES ($1, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46)"
             ));
             let q = bind_contact_rows!(Sqlite, bind_contact!(q, p), p).bind(draft);
-            bind_pending!(q, audit_id, p.contact.now, event)
-                .execute(&mut *t)
+            group
+                .run(bind_pending!(q, audit_id, p.contact.now, event))
                 .await?;
-            t.commit().await?;
         }
     }
     Ok(())

@@ -11,6 +11,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Postgres, Sqlite, Transaction};
 
+use crate::group_commit::GroupCommit;
 use crate::{Result, StoreError};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -143,7 +144,9 @@ impl Default for DbOptions {
 ///
 /// SQLite gets a single-connection writer pool (so writers queue in the process instead of
 /// failing with `SQLITE_BUSY`, and every write transaction starts with `BEGIN IMMEDIATE`) and a
-/// read-only pool for everything else; WAL mode lets readers run while the writer writes.
+/// read-only pool for everything else; WAL mode lets readers run while the writer writes. The
+/// writes that come many at a time (contacts recorded at the desk) go through a [`GroupCommit`],
+/// which lets those waiting together share one transaction and one sync.
 #[derive(Clone, Debug)]
 pub enum Db {
     /// SQLite.
@@ -152,6 +155,8 @@ pub enum Db {
         read: SqlitePool,
         /// The one connection that writes.
         write: SqlitePool,
+        /// Writes that may share a transaction and a sync with others (the intake's).
+        group: GroupCommit,
         /// The database file.
         path: PathBuf,
     },
@@ -309,6 +314,7 @@ impl Db {
             .await?;
         Ok(Db::Sqlite {
             read,
+            group: GroupCommit::start(write.clone()),
             write,
             path: path.to_owned(),
         })

@@ -29,6 +29,10 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// A write shared a transaction with others (SQLite's group commit) and that transaction
+    /// could not be committed, or the writer stopped: the write was not saved.
+    #[error("write not saved: {0}")]
+    GroupCommit(String),
     /// The database URL or options are unusable.
     #[error("{0}")]
     Config(String),

@@ -22,6 +22,7 @@ pub mod db;
 pub mod documents;
 pub mod encrypted;
 pub mod error;
+pub mod group_commit;
 pub mod institutions;
 pub mod keys;
 pub mod links;

@@ -313,6 +313,121 @@ conformance!(async fn a_contact_with_two_categories_and_three_kinds_of_detail_ke
     assert_eq!(versions.len(), 1, "version 1 only");
 });
 
+conformance!(async fn contacts_saved_at_the_same_moment_are_each_saved_with_their_audit_entry(backend) {
+    // On SQLite the intakes that wait for the writer together share one transaction and one sync
+    // (group commit). Hold the writer while they are sent, so that they pile up: each must still
+    // be answered only once saved, be saved once, and keep its own audit entry.
+    let app = app(backend).await;
+    let (c, _) = app.signed_in(&[Role::Counsellor]).await;
+    let hold = app.state.db.begin().await.unwrap();
+    let mut saves = Vec::new();
+    for i in 0..24 {
+        let c = c.clone();
+        saves.push(tokio::spawn(async move {
+            let summary = format!("Poziv broj {i} o ponudi za posao");
+            (i, record(&c, &with(PARENTAL, &[("summary", &summary)])).await)
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    hold.rollback().await.unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    for save in saves {
+        let (i, id) = save.await.unwrap();
+        let page = c.get(&format!("/staff/desk/contacts/{id}")).await;
+        assert!(page.contains(&format!("Poziv broj {i} o ponudi")), "contact {i} reads back: {}", page.text);
+        assert!(ids.insert(id), "each intake is its own contact");
+    }
+    assert_eq!(ids.len(), 24);
+    let org = app.state.default_org;
+    for id in &ids {
+        let entries = audit_list(&app.state.db, org, &AuditFilter { target: Some(("contact".into(), id.parse().unwrap())), ..Default::default() }, 10).await.unwrap();
+        let created = entries.iter().filter(|e| e.action == "contact.created").count();
+        assert_eq!(created, 1, "one contact.created entry for {id}");
+    }
+});
+
+fn plain_contact(summary: &str) -> haven_domain::desk::ContactInput {
+    use haven_domain::desk::{
+        CallerType, Channel, ContactInput, ContactUrgency, Direction, HeardVia,
+    };
+    ContactInput {
+        line: "sos".into(),
+        channel: Channel::Phone,
+        direction: Direction::Inbound,
+        started_at: haven_testkit::test_epoch(),
+        duration_seconds: 60,
+        caller_type: CallerType::Citizen,
+        anonymous: false,
+        phone: "+381641112233".into(),
+        email: String::new(),
+        handle: String::new(),
+        language: "sr".into(),
+        safe_to_call_back: true,
+        confidential: false,
+        heard_via: HeardVia::Unknown,
+        categories: vec!["information.request".into()],
+        countries: Vec::new(),
+        summary: summary.into(),
+        notes: String::new(),
+        urgency: ContactUrgency::Routine,
+        action: String::new(),
+        outcome: String::new(),
+        referral: String::new(),
+        needs_follow_up: false,
+    }
+}
+
+conformance!(async fn a_write_that_fails_among_others_saves_none_of_itself_and_all_of_them(backend) {
+    // A contact naming a counsellor who does not exist fails after its contact row and blind
+    // indexes were written. Sent while others are waiting to be written with it (on SQLite, in
+    // the same transaction), none of its rows may stay, its caller gets the database's refusal,
+    // and every other contact is saved.
+    use haven_domain::UserId;
+    use haven_store::audit::{AuditActor, AuditEvent};
+    use haven_store::contacts::{self, IndexKind, NewContact};
+    let app = app(backend).await;
+    let (_, counsellor) = app.signed_in(&[Role::Counsellor]).await;
+    let org = app.state.default_org;
+    let by = haven_store::users::by_email(&app.state.db, org, &counsellor.email).await.unwrap().unwrap().user.id;
+    let ring = app.state.keys.get(org).await.unwrap();
+    let save = |summary: String, counsellors: Vec<UserId>| {
+        let (db, ring, rng) = (app.state.db.clone(), ring.clone(), app.state.rng.clone());
+        let contact = NewContact { id: app.state.ids().id(), input: plain_contact(&summary), person_id: None, counsellors, by, now: app.state.now() };
+        let audit_id = app.state.ids().uuid();
+        tokio::spawn(async move {
+            let p = contacts::prepare(&ring, rng.as_ref(), org, &contact).unwrap();
+            let event = AuditEvent::new(AuditActor::User(by), "contact.created", haven_store::audit::Outcome::Ok).target("contact", contact.id.0);
+            (contact.id, contacts::record(&db, &p, None, audit_id, &event).await)
+        })
+    };
+    let hold = app.state.db.begin().await.unwrap();
+    let mut good = vec![save("prvi".into(), vec![by])];
+    // The first write is taken alone while the writer is held; the rest then wait together.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    for i in 0..5 {
+        good.push(save(format!("pre {i}"), vec![by]));
+    }
+    let bad = save("nepostojeći savetnik".into(), vec![by, app.state.ids().id()]);
+    for i in 0..5 {
+        good.push(save(format!("posle {i}"), vec![by]));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    hold.rollback().await.unwrap();
+    let (bad_id, refused) = bad.await.unwrap();
+    match refused {
+        Err(haven_store::StoreError::Database(_)) => {}
+        other => panic!("the bad write gets the database's refusal, got {other:?}"),
+    }
+    assert!(contacts::facts(&app.state.db, org, bad_id).await.unwrap().is_none(), "no row of the bad contact stays");
+    for g in good {
+        let (id, saved) = g.await.unwrap();
+        saved.unwrap();
+        assert!(contacts::get(&app.state.db, &ring, org, id).await.unwrap().is_some(), "every other contact is saved");
+    }
+    let found = contacts::lookup(&app.state.db, &ring, org, IndexKind::Phone, "+381641112233", 50).await.unwrap();
+    assert_eq!(found.len(), 11, "the bad contact left no blind index behind");
+});
+
 conformance!(async fn search_filters_and_exports_for_those_who_may(backend) {
     let app = app(backend).await;
     let (c, counsellor) = app.signed_in(&[Role::Counsellor]).await;
