@@ -15,9 +15,7 @@
 use std::time::{Duration, Instant};
 
 use haven_domain::Role;
-use haven_domain::desk::{
-    CallerType, Channel, ContactId, ContactInput, ContactUrgency, Direction, HeardVia,
-};
+use haven_domain::desk::ContactId;
 use haven_store::contacts::{self, IndexKind};
 use haven_store::{Backend, Db};
 use haven_testkit::{Client, TestApp, TestBackend};
@@ -201,31 +199,11 @@ async fn lookup_bench(backend: TestBackend, name: &str, rows: usize) {
                 org,
                 &contacts::NewContact {
                     id,
-                    input: ContactInput {
-                        line: "sos".into(),
-                        channel: Channel::Phone,
-                        direction: Direction::Inbound,
-                        started_at: now - chrono::TimeDelta::seconds(i as i64),
-                        duration_seconds: 120,
-                        caller_type: CallerType::Citizen,
-                        anonymous: false,
-                        phone: phone(i % distinct),
-                        email: String::new(),
-                        handle: String::new(),
-                        language: "sr".into(),
-                        safe_to_call_back: true,
-                        confidential: false,
-                        heard_via: HeardVia::Unknown,
-                        categories: vec!["information.request".into()],
-                        countries: Vec::new(),
-                        summary: "Zahtev za informacijom".into(),
-                        notes: String::new(),
-                        urgency: ContactUrgency::Routine,
-                        action: String::new(),
-                        outcome: String::new(),
-                        referral: String::new(),
-                        needs_follow_up: false,
-                    },
+                    input: haven_testkit::information_request(
+                        &phone(i % distinct),
+                        "Zahtev za informacijom",
+                        now - chrono::TimeDelta::seconds(i as i64),
+                    ),
                     person_id: None,
                     counsellors: vec![by],
                     by,

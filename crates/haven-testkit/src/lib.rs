@@ -269,6 +269,41 @@ pub fn test_epoch() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
+/// A routine SOS-line information request by phone, as the desk would record it: for tests and
+/// benchmarks that write contacts through the store.
+pub fn information_request(
+    phone: &str,
+    summary: &str,
+    started_at: DateTime<Utc>,
+) -> haven_domain::desk::ContactInput {
+    use haven_domain::desk::{CallerType, Channel, ContactUrgency, Direction, HeardVia};
+    haven_domain::desk::ContactInput {
+        line: "sos".into(),
+        channel: Channel::Phone,
+        direction: Direction::Inbound,
+        started_at,
+        duration_seconds: 120,
+        caller_type: CallerType::Citizen,
+        anonymous: false,
+        phone: phone.into(),
+        email: String::new(),
+        handle: String::new(),
+        language: "sr".into(),
+        safe_to_call_back: true,
+        confidential: false,
+        heard_via: HeardVia::Unknown,
+        categories: vec!["information.request".into()],
+        countries: Vec::new(),
+        summary: summary.into(),
+        notes: String::new(),
+        urgency: ContactUrgency::Routine,
+        action: String::new(),
+        outcome: String::new(),
+        referral: String::new(),
+        needs_follow_up: false,
+    }
+}
+
 impl TestApp {
     /// Starts Haven with default settings.
     pub async fn spawn(backend: TestBackend) -> TestApp {

@@ -346,37 +346,6 @@ conformance!(async fn contacts_saved_at_the_same_moment_are_each_saved_with_thei
     }
 });
 
-fn plain_contact(summary: &str) -> haven_domain::desk::ContactInput {
-    use haven_domain::desk::{
-        CallerType, Channel, ContactInput, ContactUrgency, Direction, HeardVia,
-    };
-    ContactInput {
-        line: "sos".into(),
-        channel: Channel::Phone,
-        direction: Direction::Inbound,
-        started_at: haven_testkit::test_epoch(),
-        duration_seconds: 60,
-        caller_type: CallerType::Citizen,
-        anonymous: false,
-        phone: "+381641112233".into(),
-        email: String::new(),
-        handle: String::new(),
-        language: "sr".into(),
-        safe_to_call_back: true,
-        confidential: false,
-        heard_via: HeardVia::Unknown,
-        categories: vec!["information.request".into()],
-        countries: Vec::new(),
-        summary: summary.into(),
-        notes: String::new(),
-        urgency: ContactUrgency::Routine,
-        action: String::new(),
-        outcome: String::new(),
-        referral: String::new(),
-        needs_follow_up: false,
-    }
-}
-
 conformance!(async fn a_write_that_fails_among_others_saves_none_of_itself_and_all_of_them(backend) {
     // A contact naming a counsellor who does not exist fails after its contact row and blind
     // indexes were written. Sent while others are waiting to be written with it (on SQLite, in
@@ -392,7 +361,7 @@ conformance!(async fn a_write_that_fails_among_others_saves_none_of_itself_and_a
     let ring = app.state.keys.get(org).await.unwrap();
     let save = |summary: String, counsellors: Vec<UserId>| {
         let (db, ring, rng) = (app.state.db.clone(), ring.clone(), app.state.rng.clone());
-        let contact = NewContact { id: app.state.ids().id(), input: plain_contact(&summary), person_id: None, counsellors, by, now: app.state.now() };
+        let contact = NewContact { id: app.state.ids().id(), input: haven_testkit::information_request("+381641112233", &summary, haven_testkit::test_epoch()), person_id: None, counsellors, by, now: app.state.now() };
         let audit_id = app.state.ids().uuid();
         tokio::spawn(async move {
             let p = contacts::prepare(&ring, rng.as_ref(), org, &contact).unwrap();
