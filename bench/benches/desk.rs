@@ -141,9 +141,10 @@ async fn create_floor_table(db: &Db) {
 }
 
 async fn intake_bench(backend: TestBackend, name: &str, total: usize) {
+    // The connection pools as a deployment has them (`database.max_connections`, default 8):
+    // more connections mean more threads (SQLite) or backends (PostgreSQL) on the same cores.
     let app = TestApp::spawn_with(backend, |s| {
         s.session.idle_timeout_minutes = 24 * 60;
-        s.database.max_connections = 32;
     })
     .await;
     let mut clients = Vec::new();
