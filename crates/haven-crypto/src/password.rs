@@ -4,9 +4,12 @@
 //! guess; the defaults are OWASP's minimum. Hashes are stored as PHC strings, which carry their
 //! own parameters, so raising the cost later only needs [`PasswordHasher::needs_rehash`] at the
 //! next successful login, not a migration.
+//!
+//! A thread that hashes often (the server's Argon2 threads) keeps a [`Workspace`]: Argon2's
+//! working memory, reused by every hash on that thread instead of allocated afresh each time.
 
-use argon2::password_hash::{PasswordHash, SaltString};
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use haven_domain::SecureRng;
 use haven_domain::clock::random_bytes;
 
@@ -69,13 +72,28 @@ impl PasswordHasher {
 
     /// Hashes `password` with a fresh 16-byte salt; the result is a PHC string.
     pub fn hash(&self, password: &str, rng: &dyn SecureRng) -> Result<String, CryptoError> {
+        self.hash_in(&mut Workspace::new(), password, rng)
+    }
+
+    /// [`Self::hash`], with Argon2's memory taken from `workspace`.
+    pub fn hash_in(
+        &self,
+        workspace: &mut Workspace,
+        password: &str,
+        rng: &dyn SecureRng,
+    ) -> Result<String, CryptoError> {
         let hashing_failed =
             |e: argon2::password_hash::Error| CryptoError::PasswordHash(e.to_string());
         let salt =
             SaltString::encode_b64(&random_bytes::<SALT_LEN>(rng)).map_err(hashing_failed)?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params()?);
-        argon2
-            .hash_password(password.as_bytes(), &salt)
+        workspace
+            .hash(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                self.params()?,
+                password.as_bytes(),
+                salt.as_salt(),
+            )
             .map(|hash| hash.to_string())
             .map_err(hashing_failed)
     }
@@ -84,16 +102,35 @@ impl PasswordHasher {
     ///
     /// The hash's own parameters are used, so hashes made with older settings keep working.
     pub fn verify(&self, password: &str, phc: &str) -> bool {
+        self.verify_in(&mut Workspace::new(), password, phc)
+    }
+
+    /// [`Self::verify`], with Argon2's memory taken from `workspace`.
+    pub fn verify_in(&self, workspace: &mut Workspace, password: &str, phc: &str) -> bool {
         let Ok(hash) = PasswordHash::new(phc) else {
             return false;
         };
-        if Algorithm::try_from(hash.algorithm).is_err() {
+        let Ok(algorithm) = Algorithm::try_from(hash.algorithm) else {
             return false;
-        }
-        // The crate compares the outputs in constant time.
-        Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok()
+        };
+        let Ok(version) = hash
+            .version
+            .map_or(Ok(Version::default()), Version::try_from)
+        else {
+            return false;
+        };
+        let Ok(params) = Params::try_from(&hash) else {
+            return false;
+        };
+        let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+            return false;
+        };
+        // `Output`'s equality is constant-time.
+        workspace
+            .hash(algorithm, version, params, password.as_bytes(), salt)
+            .ok()
+            .and_then(|computed| computed.hash)
+            .is_some_and(|computed| computed == expected)
     }
 
     /// Whether `phc` was made with weaker settings than these (or is not an Argon2id hash), so it
@@ -123,8 +160,65 @@ impl PasswordHasher {
     }
 }
 
+/// Argon2's working memory (19 MiB with the default settings), kept between hashes.
+///
+/// Hashing allocates this much each time otherwise, and the system allocator keeps much of what
+/// was freed in the arena of the thread that freed it: a server hashing on a few threads held
+/// two or three such blocks per thread. A workspace is allocated once, grows to the largest
+/// settings it has served, and is overwritten with zeros after every use, so nothing derived from
+/// a password stays in it between hashes.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    blocks: Vec<Block>,
+}
+
+impl Workspace {
+    /// An empty workspace; its memory is allocated by the first hash.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Bytes of memory held.
+    pub fn bytes(&self) -> usize {
+        self.blocks.len() * Block::SIZE
+    }
+
+    /// What [`argon2::PasswordHasher::hash_password`] computes (the same PHC result), in this
+    /// workspace's memory.
+    fn hash<'a>(
+        &mut self,
+        algorithm: Algorithm,
+        version: Version,
+        params: Params,
+        password: &[u8],
+        salt: Salt<'a>,
+    ) -> argon2::password_hash::Result<PasswordHash<'a>> {
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+        let needed = params.block_count();
+        if self.blocks.len() < needed {
+            self.blocks.resize(needed, Block::default());
+        }
+        let output_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let memory = &mut self.blocks[..needed];
+        let output = Output::init_with(output_len, |out| {
+            Ok(argon2.hash_password_into_with_memory(password, salt_bytes, out, &mut *memory)?)
+        });
+        memory.iter_mut().for_each(zeroize::Zeroize::zeroize);
+        Ok(PasswordHash {
+            algorithm: algorithm.ident(),
+            version: Some(version.into()),
+            params: ParamsString::try_from(&params)?,
+            salt: Some(salt),
+            hash: Some(output?),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use argon2::{PasswordHasher as _, PasswordVerifier as _};
     use haven_domain::OsRng;
 
     use super::*;
@@ -194,6 +288,77 @@ mod tests {
         .to_string();
         assert!(strong.verify("pw", &argon2i));
         assert!(strong.needs_rehash(&argon2i));
+    }
+
+    /// A reused workspace gives exactly the PHC string the crate's own `hash_password` gives, for
+    /// each algorithm and version, one after another in the same (dirty) memory, and the crate
+    /// verifies what the workspace made and the other way round.
+    #[test]
+    fn a_reused_workspace_hashes_exactly_as_the_crate_does() {
+        let mut workspace = Workspace::new();
+        let salt = SaltString::encode_b64(&[7u8; 16]).unwrap();
+        let cases = [
+            (Algorithm::Argon2id, Version::V0x13, 1024, 2, 1, "lozinka"),
+            (
+                Algorithm::Argon2id,
+                Version::V0x13,
+                2048,
+                1,
+                2,
+                "druga lozinka",
+            ),
+            (Algorithm::Argon2i, Version::V0x13, 1024, 1, 1, "lozinka"),
+            (Algorithm::Argon2d, Version::V0x10, 512, 3, 1, ""),
+            (Algorithm::Argon2id, Version::V0x13, 1024, 2, 1, "lozinka"),
+        ];
+        for (algorithm, version, m, t, p, password) in cases {
+            let params = Params::new(m, t, p, Some(OUTPUT_LEN)).unwrap();
+            let expected = Argon2::new(algorithm, version, params.clone())
+                .hash_password(password.as_bytes(), &salt)
+                .unwrap()
+                .to_string();
+            let ours = workspace
+                .hash(
+                    algorithm,
+                    version,
+                    params,
+                    password.as_bytes(),
+                    salt.as_salt(),
+                )
+                .unwrap()
+                .to_string();
+            assert_eq!(
+                ours, expected,
+                "{algorithm:?} {version:?} m={m} t={t} p={p}"
+            );
+            let parsed = PasswordHash::new(&ours).unwrap();
+            assert!(
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            );
+            assert!(cheap().verify_in(&mut workspace, password, &expected));
+            assert!(!cheap().verify_in(&mut workspace, "x", &expected));
+        }
+        assert_eq!(
+            workspace.bytes(),
+            2048 * 1024,
+            "grown to the largest, not more"
+        );
+    }
+
+    #[test]
+    fn a_workspace_holds_nothing_between_hashes() {
+        let mut workspace = Workspace::new();
+        cheap().hash_in(&mut workspace, "lozinka", &OsRng).unwrap();
+        assert_eq!(workspace.bytes(), 1024 * 1024);
+        assert!(
+            workspace
+                .blocks
+                .iter()
+                .all(|b| b.as_ref().iter().all(|w| *w == 0)),
+            "the memory is wiped after the hash"
+        );
     }
 
     #[test]

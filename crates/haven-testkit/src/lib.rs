@@ -491,6 +491,7 @@ impl TestApp {
         let hash = self
             .state
             .passwords
+            .hasher()
             .hash(&user.password, self.state.rng.as_ref())
             .unwrap_or_else(|e| panic!("hash: {e}"));
         let mut tx = self

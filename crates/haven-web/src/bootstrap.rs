@@ -67,6 +67,9 @@ pub enum StartError {
     /// expects …)").
     #[error(transparent)]
     Keys(StoreError),
+    /// The operating system refused to start the password-hashing threads.
+    #[error("cannot start the password-hashing threads: {0}")]
+    Threads(String),
 }
 
 /// What starting needs besides the settings.
@@ -224,8 +227,10 @@ pub async fn open(settings: Settings, opts: StartOptions) -> Result<Haven, Start
         opts.rng.as_ref(),
     )?;
     let i18n = I18n::load()?;
-    let passwords = PasswordHasher::default();
+    let passwords = crate::passwords::Passwords::per_core(PasswordHasher::default())
+        .map_err(|e| StartError::Threads(e.to_string()))?;
     let dummy_password_hash = passwords
+        .hasher()
         .hash("haven: no such account", opts.rng.as_ref())
         .map_err(|e| StartError::KeyEnv(e.to_string()))?;
     // Refuse a wrong master key before anything is written with it.

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod letters;
 pub mod mail;
 pub mod ops;
+pub mod passwords;
 pub mod portal;
 pub mod routes;
 pub mod secrets;

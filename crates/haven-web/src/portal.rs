@@ -1021,8 +1021,8 @@ async fn record(
     let code = receipt_code(state.rng.as_ref());
     let hash = state
         .passwords
-        .hash(&code, state.rng.as_ref())
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .hash(code.clone(), state.rng.clone())
+        .await?;
     let mut tx = state.db.begin().await?;
     let by = store::system_user(&mut tx, org, ids.uuid(), now).await?;
     contacts::insert(
@@ -1183,12 +1183,16 @@ async fn open_receipt(state: &AppState, code: &str) -> AppResult<Option<(OrgId, 
     }
     let Some((org, contact, hash)) = store::receipt(&state.db, &code[..8]).await? else {
         // The same work as a real check, so that timing does not tell whether a selector exists.
-        let _ = state.passwords.verify(&code, &state.dummy_password_hash);
+        let _ = state
+            .passwords
+            .verify(code, state.dummy_password_hash.clone())
+            .await?;
         return Ok(None);
     };
     Ok(state
         .passwords
-        .verify(&code, &hash)
+        .verify(code, hash)
+        .await?
         .then_some((org, contact)))
 }
 

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use haven_crypto::password::PasswordHasher;
 use haven_domain::{Clock, IdGen, OrgId, SecureRng};
 use haven_store::Db;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -29,8 +28,9 @@ pub struct Inner {
     pub i18n: I18n,
     /// The master key and every organisation's keyring (see [`crate::keys`]).
     pub keys: Keyrings,
-    /// Password hashing.
-    pub passwords: PasswordHasher,
+    /// Argon2 hashing and checking (staff passwords, receipt codes), off the runtime and a few
+    /// at a time.
+    pub passwords: crate::passwords::Passwords,
     /// Prometheus metrics.
     pub metrics: PrometheusHandle,
     /// A hash of a random password, checked when an unknown account signs in so that the time

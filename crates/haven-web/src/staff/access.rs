@@ -47,23 +47,6 @@ struct ChoosePassword<'a> {
     errors: FormErrors,
 }
 
-/// Hashes a password off the async runtime (Argon2id takes tens of milliseconds of CPU).
-pub async fn hash_password(state: &AppState, password: String) -> AppResult<String> {
-    let st = state.clone();
-    tokio::task::spawn_blocking(move || st.passwords.hash(&password, st.rng.as_ref()))
-        .await
-        .map_err(|e| AppError::Internal(format!("password hashing task: {e}")))?
-        .map_err(|e| AppError::Internal(format!("password hashing: {e}")))
-}
-
-/// Checks a password off the async runtime.
-pub async fn verify_password(state: &AppState, password: String, hash: String) -> AppResult<bool> {
-    let st = state.clone();
-    tokio::task::spawn_blocking(move || st.passwords.verify(&password, &hash))
-        .await
-        .map_err(|e| AppError::Internal(format!("password check task: {e}")))
-}
-
 /// Starts a session for `user` at `stage` inside `tx` and returns the cookie value.
 pub async fn start_session(
     state: &AppState,
@@ -302,7 +285,10 @@ pub async fn link_submit(
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(res);
     }
-    let hash = hash_password(&state, form.password).await?;
+    let hash = state
+        .passwords
+        .hash(form.password, state.rng.clone())
+        .await?;
     let now = state.now();
     let mut tx = state.db.begin().await?;
     if !links::consume(&mut tx, link.org_id, link.id, now).await? {
@@ -488,7 +474,7 @@ pub async fn login_submit(ctx: Ctx, Form(form): Form<LoginForm>) -> AppResult<Re
         .as_ref()
         .and_then(|c| c.password_hash.clone())
         .unwrap_or_else(|| state.dummy_password_hash.clone());
-    let password_ok = verify_password(&state, form.password.clone(), hash).await?;
+    let password_ok = state.passwords.verify(form.password.clone(), hash).await?;
     let now = state.now();
     let locked = match &creds {
         Some(c) => users::sign_in_throttle(&state.db, c.user.org_id, c.user.id)

@@ -12,7 +12,6 @@ use haven_store::{second_factor, sessions, users};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::access::{hash_password, verify_password};
 use super::see_other;
 use super::tokens::{MAX_DAYS, ScopeChoice, TokenDraft, TokenRow, scope_choices, token_rows};
 use super::users::{SessionRow, session_rows};
@@ -136,7 +135,12 @@ pub async fn change_password(ctx: Ctx, Form(form): Form<PasswordForm>) -> AppRes
         .await?
         .ok_or(AppError::NotFound)?;
     let current_ok = match creds.password_hash {
-        Some(h) => verify_password(&state, form.current_password.clone(), h).await?,
+        Some(h) => {
+            state
+                .passwords
+                .verify(form.current_password.clone(), h)
+                .await?
+        }
         None => false,
     };
     let mut errors = ValidationErrors::new();
@@ -155,7 +159,10 @@ pub async fn change_password(ctx: Ctx, Form(form): Form<PasswordForm>) -> AppRes
         )
         .await;
     }
-    let hash = hash_password(&state, form.password).await?;
+    let hash = state
+        .passwords
+        .hash(form.password, state.rng.clone())
+        .await?;
     let now = state.now();
     let mut tx = state.db.begin().await?;
     users::set_password(&mut tx, me.org(), me.user.id, &hash, now).await?;

@@ -80,6 +80,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<ExitCode, String>
     let password = demo_password(&state);
     let hash = state
         .passwords
+        .hasher()
         .hash(&password, state.rng.as_ref())
         .map_err(|e| e.to_string())?;
     let mut tx = state.db.begin().await.map_err(|e| e.to_string())?;
