@@ -133,25 +133,34 @@ pub fn router(state: AppState) -> Router {
 pub const UPLOAD_ROUTES: &[&str] = &[
     "/staff/cases/{id}/documents",
     "/staff/agencies/register",
-    "/reply/{token}",
+    REPLY_ROUTE,
     "/staff/agencies/{id}/reports/{rid}/screenshot",
 ];
 
+/// An institution's reply, with files.
+const REPLY_ROUTE: &str = "/reply/{token}";
+
 /// Limits the request body: `upload` bytes (plus room for the form around the file) on the
-/// upload routes, `normal` everywhere else. A declared length over the limit is refused at once;
-/// a body that grows past it fails when read (413).
+/// upload routes, `normal` everywhere else. An institution's reply and the portal's forms with a
+/// file are read to the end up to [`crate::uploads::body_cap`], so that files too large together
+/// give the form back with its text. A declared length over the limit is refused at once; a body
+/// that grows past it fails when read (413).
 async fn limit_body(normal: usize, upload: usize, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_default();
-    let limit = if UPLOAD_ROUTES.contains(&route.as_str()) {
+    let limit = if route == REPLY_ROUTE {
+        // Read to the end even when the files are too large together, so that the institution
+        // gets its reply back with the message (`uploads`).
+        crate::uploads::body_cap(upload)
+    } else if UPLOAD_ROUTES.contains(&route.as_str()) {
         upload + 64 * 1024
     } else if route == crate::portal::SEND_ROUTE && crate::portal::is_upload_path(req.uri().path())
     {
-        // The portal's uploads: 10 MiB, plus room for the form around the file.
-        crate::portal::UPLOAD_LIMIT + 64 * 1024
+        // The portal's uploads: 10 MiB of files; past that the form comes back with its text.
+        crate::uploads::body_cap(crate::portal::UPLOAD_LIMIT)
     } else if route.starts_with("/{lang}") {
         // The portal's forms without files: small.
         crate::portal::FORM_LIMIT

@@ -26,6 +26,7 @@ pub mod staff;
 pub mod state;
 pub mod throttle;
 pub mod ui;
+pub mod uploads;
 
 pub use app::{AUDIT_SEQUENCE_EVERY, router, serve};
 pub use bootstrap::{Haven, StartError, StartOptions, open};

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use askama::Template;
-use axum::extract::{ConnectInfo, FromRequest, Multipart, Path, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
@@ -35,6 +35,7 @@ use sha2::Sha256;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Tr;
 use crate::state::AppState;
+use crate::uploads;
 
 // ---------------------------------------------------------------------------------------------
 // The shield: form tokens and the in-memory rate limit.
@@ -759,54 +760,19 @@ pub async fn form(
     )
 }
 
-/// A file sent with a form.
-struct SentFile {
-    field: String,
-    name: String,
-    content: Vec<u8>,
-}
-
-async fn read_multipart(state: &AppState, req: Request) -> AppResult<(Values, Vec<SentFile>)> {
-    let mut m = Multipart::from_request(req, state)
-        .await
-        .map_err(|_| AppError::BadRequest)?;
-    let mut values = Values::new();
-    let mut files = Vec::new();
-    let too_large = |s: StatusCode| {
-        if s == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge
-        } else {
-            AppError::BadRequest
-        }
-    };
-    loop {
-        let field = match m.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => return Err(too_large(e.status())),
-        };
-        let name = field.name().unwrap_or("").to_owned();
-        if name == "file" || name == "screenshot" {
-            let raw_name = field.file_name().unwrap_or("").to_owned();
-            let content = field.bytes().await.map_err(|e| too_large(e.status()))?;
-            // A file input left empty still sends an empty part without a name (every browser
-            // does): that is no file, not a bad one. Only the raw name tells, since the cleaned
-            // one is never empty.
-            if !content.is_empty() || !raw_name.is_empty() {
-                files.push(SentFile {
-                    field: name,
-                    name: safe_file_name(&raw_name),
-                    content: content.to_vec(),
-                });
-            }
-        } else {
-            let text = field.text().await.map_err(|e| too_large(e.status()))?;
-            if name.len() <= 40 && values.len() < 64 {
-                values.insert(name, text);
-            }
-        }
+/// The form's text fields and files; files over [`UPLOAD_LIMIT`] together are not kept
+/// (`too_large`), the text is.
+async fn read_multipart(state: &AppState, req: Request) -> AppResult<uploads::SentForm> {
+    let mut sent = uploads::read(state, req, &["file", "screenshot"], UPLOAD_LIMIT).await?;
+    // A file input left empty still sends an empty part without a name (every browser does):
+    // that is no file, not a bad one. Only the raw name tells, since the cleaned one is never
+    // empty.
+    sent.files
+        .retain(|f| !f.content.is_empty() || !f.name.is_empty());
+    for f in &mut sent.files {
+        f.name = safe_file_name(&f.name);
     }
-    Ok((values, files))
+    Ok(sent)
 }
 
 fn refuse_cross_site(state: &AppState, headers: &HeaderMap) -> AppResult<()> {
@@ -831,12 +797,20 @@ pub async fn send(
         req.extensions().get::<ConnectInfo<SocketAddr>>(),
         state.settings.trust_proxy,
     );
-    let (values, files) = read_multipart(&state, req).await?;
-    let tr = state.i18n.tr(lang);
+    // An address over the hard limit is refused before its body is read (it may be tens of MiB).
     let level = pressure(&state, &addr, true);
     if level == Pressure::Refuse {
         return too_many(&state, lang);
     }
+    let sent = read_multipart(&state, req).await?;
+    let mut values = Values::new();
+    for (name, text) in sent.fields {
+        if name.len() <= 40 && values.len() < 64 {
+            values.insert(name, text);
+        }
+    }
+    let files = sent.files;
+    let tr = state.i18n.tr(lang);
     let v = |k: &str| values.get(k).map(|s| s.trim()).unwrap_or("");
     let retry = |errors: Vec<(&'static str, String)>, challenge: bool| {
         let token = state.portal.token(state.rng.as_ref());
@@ -863,6 +837,27 @@ pub async fn send(
         return retry(vec![("answer", tr.t("portal-error-challenge"))], true);
     }
     let mut errors: Vec<(&'static str, String)> = Vec::new();
+    if let Some(size) = sent.too_large {
+        // The text is kept; the file is asked for again, smaller.
+        let field = kind
+            .fields()
+            .iter()
+            .find(|(_, _, k, _)| *k == "file")
+            .map_or("file", |(name, ..)| *name);
+        errors.push((
+            field,
+            tr.t2(
+                "portal-error-file-too-large",
+                "size",
+                uploads::mib(size, lang),
+                "max",
+                UPLOAD_LIMIT / (1024 * 1024),
+            ),
+        ));
+        let mut res = retry(errors, level == Pressure::Challenge)?;
+        *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        return Ok(res);
+    }
     for (name, _, k, required) in kind.fields().iter().chain(COMMON_FIELDS) {
         if *k == "file" {
             continue;
@@ -874,7 +869,7 @@ pub async fn send(
             errors.push((name, tr.t("portal-error-too-long")));
         }
     }
-    let mut accepted: Vec<(FileType, &SentFile)> = Vec::new();
+    let mut accepted: Vec<(FileType, &uploads::SentFile)> = Vec::new();
     for f in &files {
         let image_only = f.field == "screenshot";
         match check_upload(&f.name, &f.content, image_only) {
@@ -935,7 +930,7 @@ async fn record(
     lang: Language,
     kind: Kind,
     values: &Values,
-    files: &[(FileType, &SentFile)],
+    files: &[(FileType, &uploads::SentFile)],
     addr: &str,
 ) -> AppResult<String> {
     let v = |k: &str| values.get(k).map(|s| s.trim()).unwrap_or("").to_owned();

@@ -1,7 +1,8 @@
 //! The public portal in a real browser (headless Chromium over WebDriver): the quick exit by
 //! its button and by Shift pressed three times leaves the site so that Back does not return; a
 //! contract sent with JavaScript off arrives in the desk with its file, and the receipt code
-//! then shows the counsellor's answer; axe-core finds no violation on any page in any language.
+//! then shows the counsellor's answer; a contract over 10 MiB gives the form back with the
+//! question kept; axe-core finds no violation on any page in any language.
 //!
 //! Run with `HAVEN_TEST_BROWSER=1 cargo test -p haven-web --test browser_portal`. axe-core comes
 //! from the npm registry: `.ci/run` unpacks `npm pack axe-core` into `~/.cache/haven-axe`
@@ -110,6 +111,37 @@ browser_test! {
         b.click("form button[type=submit]").await;
         b.find(".msg-counsellor").await;
         assert!(b.source().await.contains("70 hours a week"));
+        b.close().await;
+        app.stop().await;
+    }
+}
+
+browser_test! {
+    async fn a_contract_too_large_comes_back_with_the_question_kept() {
+        let app = app().await;
+        let b = Browser::start_with(&app.base, false).await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("scan.pdf");
+        let mut big = b"%PDF-1.4\n".to_vec();
+        big.resize(haven_web::portal::UPLOAD_LIMIT + 300 * 1024, b' ');
+        std::fs::write(&file, big).unwrap();
+        let question = "Is a fee of 500 euros for the visa legal?";
+        b.goto("/en/send/contract-check").await;
+        b.find("#file").await.send_keys(file.to_str().unwrap()).await.unwrap();
+        b.type_into("#text", question).await;
+        b.click("form button[type=submit]").await;
+        // The browser shows the form again (no connection reset): the size said, the question
+        // still in its field, ready to send with a smaller file.
+        b.find(".error-summary").await;
+        let page = b.source().await;
+        assert!(
+            page.contains("The file is too large (10.3 MiB); at most 10 MiB can be sent."),
+            "{page}"
+        );
+        assert_eq!(
+            b.find("#text").await.prop("value").await.unwrap().as_deref(),
+            Some(question)
+        );
         b.close().await;
         app.stop().await;
     }

@@ -470,19 +470,39 @@ fn markdown_is_sanitised_and_transliterated_outside_links() {
     assert!(html.contains("Здраво"), "{html}");
 }
 
-conformance!(async fn an_upload_over_ten_mib_is_refused(backend) {
+conformance!(async fn an_upload_over_ten_mib_gives_the_form_back_with_what_was_written(backend) {
     let app = app(backend).await;
     let c = visitor();
-    let mut big = PDF.to_vec();
-    big.resize(haven_web::portal::UPLOAD_LIMIT + 100 * 1024, b' ');
-    let form = get(&c, &app, "/en/send/contract-check").await;
-    let token = input(&form.text, "token");
-    let m = reqwest::multipart::Form::new()
-        .text("token", token)
-        .part("file", reqwest::multipart::Part::bytes(big).file_name("c.pdf"));
-    // Refused early: either a 413 or the connection closed before the body was read.
-    if let Ok(r) = c.post(format!("{}/en/send/contract-check", app.base)).multipart(m).send().await {
+    let written = "Poslodavac traži da platim 500 evra za vizu. Da li je ovo legalno?";
+    let at = &app;
+    let send = |size: usize| {
+        let (c, base) = (c.clone(), app.base.clone());
+        async move {
+            let form = get(&c, at, "/en/send/contract-check").await;
+            let token = input(&form.text, "token");
+            let mut big = PDF.to_vec();
+            big.resize(size, b' ');
+            // In the form's order, as a browser sends it: the file first, the question after it.
+            let m = reqwest::multipart::Form::new()
+                .text("token", token)
+                .part("file", reqwest::multipart::Part::bytes(big).file_name("ugovor.pdf"))
+                .text("text", written);
+            c.post(format!("{base}/en/send/contract-check")).multipart(m).send().await
+        }
+    };
+    // Over 10 MiB: the form again, the question in it, the size said; nothing stored.
+    let r = send(haven_web::portal::UPLOAD_LIMIT + 100 * 1024).await.unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("The file is too large (10.1 MiB); at most 10 MiB can be sent."), "{text}");
+    assert!(text.contains(written), "what was written is kept: {text}");
+    assert!(text.contains("name=\"token\""), "a form to send again: {text}");
+    assert_eq!(contacts(&app).await, 0);
+    // Far past it (more than four times): refused at once, either a 413 or the connection closed
+    // before the body was read.
+    if let Ok(r) = send(4 * haven_web::portal::UPLOAD_LIMIT + 128 * 1024).await {
         assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(!r.text().await.unwrap_or_default().contains(written));
     }
     assert_eq!(contacts(&app).await, 0);
     app.stop().await;

@@ -440,9 +440,23 @@ conformance!(async fn an_institution_replies_with_files_and_the_counsellor_is_to
     assert!(res.contains("Slika.gif: mogu se priložiti samo PDF, JPEG, PNG, DOCX i ODT datoteke."), "{}", res.text);
     assert!(res.contains(typed), "the typed reply is kept");
     assert!(!res.contains("id=\"reply-done\""));
-    // Oversize: refused before anything is stored.
+    // Files too large together (the limit is 1 MiB here): two of 0.6 MiB, and one of 2 MiB. The
+    // reply comes back with the typed text and a message saying how large they were; nothing is
+    // stored.
+    let part = [b"%PDF-1.4\n".to_vec(), vec![b' '; 600 * 1024]].concat();
+    let res = anon.post_multipart_files(&link, &[("reply", typed)],
+        &[("files", "Prvi.pdf", part.clone()), ("files", "Drugi.pdf", part)]).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", res.text);
+    assert!(res.contains("Datoteke su zajedno prevelike (1,2 MiB); uz jedan odgovor može se poslati najviše 1 MiB."), "{}", res.text);
+    assert!(res.contains(typed), "the typed reply is kept");
+    assert!(!res.contains("id=\"reply-done\""));
     let big = [b"%PDF-1.4\n".to_vec(), vec![b' '; 2 * 1024 * 1024]].concat();
-    let status = anon.post_multipart_checked(&link, &[("reply", typed)], ("files", "Velik.pdf", big)).await;
+    let res = anon.post_multipart_files(&link, &[("reply", typed)], &[("files", "Velik.pdf", big)]).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", res.text);
+    assert!(res.contains("(2,1 MiB)") && res.contains(typed), "{}", res.text);
+    // Far past the limit (more than four times it): refused at once, as any oversize body.
+    let huge = [b"%PDF-1.4\n".to_vec(), vec![b' '; 5 * 1024 * 1024]].concat();
+    let status = anon.post_multipart_checked(&link, &[("reply", typed)], ("files", "Ogroman.pdf", huge)).await;
     assert!(matches!(status, Some(413) | None), "{status:?}");
     let page = c.get(&format!("/staff/notifications/{id}")).await;
     assert!(!page.contains("id=\"replies\""), "nothing was stored: {}", page.text);
@@ -457,7 +471,7 @@ conformance!(async fn an_institution_replies_with_files_and_the_counsellor_is_to
         action_prefix: Some("notification.reply_file_refused".into()),
         ..Default::default()
     }, 100).await.unwrap();
-    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused.len(), 3, "the GIF and the two replies too large: {refused:?}");
 
     // The author is told again.
     let list = replies_received(&c.get("/staff/").await).expect("the reply is on the home page");

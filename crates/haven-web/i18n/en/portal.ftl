@@ -37,6 +37,7 @@ portal-error-required = Please fill this in.
 portal-error-too-long = This is too long.
 portal-error-file = Please choose a PDF, JPEG or PNG file whose name matches its content.
 portal-error-file-missing = Please choose the file to send.
+portal-error-file-too-large = The file is too large ({ $size } MiB); at most { $max } MiB can be sent. What you wrote is kept below: choose a smaller file, or send your message without it.
 portal-error-challenge = Please answer the sum correctly.
 portal-error-expired = The form was open too long. Please send it again.
 portal-challenge = To show you are a person: what is { $a } plus { $b }?

@@ -37,6 +37,7 @@ portal-error-required = Popuni ovo polje.
 portal-error-too-long = Ovo je predugačko.
 portal-error-file = Izaberi PDF, JPEG ili PNG datoteku čiji naziv odgovara sadržaju.
 portal-error-file-missing = Izaberi datoteku koju šalješ.
+portal-error-file-too-large = Datoteka je prevelika ({ $size } MiB); može se poslati najviše { $max } MiB. Ono što si napisao/la je sačuvano ispod: izaberi manju datoteku ili pošalji poruku bez nje.
 portal-error-challenge = Tačno odgovori na zbir.
 portal-error-expired = Formular je bio predugo otvoren. Pošalji ga ponovo.
 portal-challenge = Da pokažeš da si osoba: koliko je { $a } plus { $b }?

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request};
+use axum::extract::{FromRequest, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -48,6 +48,7 @@ use super::see_other;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Tr;
 use crate::ui::{Ctx, FormErrors, Page, render};
+use crate::uploads;
 
 /// How long a reply link works after the letter is sent.
 pub const REPLY_LINK_DAYS: i64 = 90;
@@ -1737,56 +1738,24 @@ fn reply_type_allowed(t: FileType) -> bool {
     )
 }
 
-/// What a reply sent: its fields, and its files (name, content). The form is multipart (with
-/// files); a plain form is taken too.
-async fn read_reply(
-    ctx: &Ctx,
-    req: Request,
-) -> AppResult<(Vec<(String, String)>, Vec<(String, Vec<u8>)>)> {
+/// What a reply sent: its fields, and its files, kept while they total at most `budget` bytes.
+/// The form is multipart (with files); a plain form is taken too.
+async fn read_reply(ctx: &Ctx, req: Request, budget: usize) -> AppResult<uploads::SentForm> {
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     if !multipart {
-        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, &ctx.state)
+        let Form(fields) = Form::<Vec<(String, String)>>::from_request(req, &ctx.state)
             .await
             .map_err(|_| AppError::BadRequest)?;
-        return Ok((pairs, Vec::new()));
+        return Ok(uploads::SentForm {
+            fields,
+            ..uploads::SentForm::default()
+        });
     }
-    let mut m = Multipart::from_request(req, &ctx.state)
-        .await
-        .map_err(|_| AppError::BadRequest)?;
-    let too_large =
-        |e: &axum::extract::multipart::MultipartError| e.status() == StatusCode::PAYLOAD_TOO_LARGE;
-    let mut fields = Vec::new();
-    let mut files = Vec::new();
-    loop {
-        let field = match m.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) if too_large(&e) => return Err(AppError::PayloadTooLarge),
-            Err(_) => return Err(AppError::BadRequest),
-        };
-        let name = field.name().unwrap_or("").to_owned();
-        if name == "files" {
-            let file_name = field.file_name().unwrap_or("").to_owned();
-            let bytes = match field.bytes().await {
-                Ok(b) => b.to_vec(),
-                Err(e) if too_large(&e) => return Err(AppError::PayloadTooLarge),
-                Err(_) => return Err(AppError::BadRequest),
-            };
-            // A file input left empty still sends an empty part without a name.
-            if file_name.is_empty() && bytes.is_empty() {
-                continue;
-            }
-            files.push((safe_file_name(&file_name), bytes));
-        } else {
-            let text = field.text().await.map_err(|_| AppError::BadRequest)?;
-            fields.push((name, text));
-        }
-    }
-    Ok((fields, files))
+    uploads::read(&ctx.state, req, &["files"], budget).await
 }
 
 /// POST /reply/{token}: the institution's reply, with files if any (multipart); it lands on the
@@ -1806,31 +1775,51 @@ pub async fn reply_submit(
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    let (pairs, uploads) = read_reply(&ctx, req).await?;
-    let text: String = pairs
+    let limit = ctx.state.settings.cases.upload_limit_bytes();
+    let sent = read_reply(&ctx, req, limit).await?;
+    let text: String = sent
+        .fields
         .as_slice()
         .one("reply")
         .chars()
         .take(BODY_MAX)
         .collect();
     let tr = ctx.tr();
-    let limit = ctx.state.settings.cases.upload_limit_bytes();
     let mut errors = Vec::new();
     let mut files = Vec::new();
+    if let Some(size) = sent.too_large {
+        ctx.audit_now(
+            org,
+            ctx.event("notification.reply_file_refused", Outcome::Denied)
+                .target("notification", row.id)
+                .details(json!({ "reason": "too-large-together", "size": size })),
+        )
+        .await?;
+        errors.push(tr.t2(
+            "reply-files-too-large",
+            "size",
+            uploads::mib(size, tr.lang),
+            "max",
+            ctx.state.settings.cases.upload_limit_mib,
+        ));
+    }
+    // A file input left empty still sends an empty part without a name.
+    let uploads: Vec<_> = sent
+        .files
+        .into_iter()
+        .filter(|f| !(f.name.is_empty() && f.content.is_empty()))
+        .collect();
     if uploads.len() > REPLY_FILES_MAX {
         errors.push(tr.t1("reply-too-many-files", "max", REPLY_FILES_MAX.to_string()));
     }
-    for (name, content) in uploads {
-        let checked = if content.len() > limit {
-            Err("reply-file-too-large")
-        } else {
-            match check_upload(&name, &content, false) {
-                Ok(t) if reply_type_allowed(t) => Ok(t),
-                Ok(_) => Err("reply-file-type"),
-                Err(FileRefusal::Empty) => Err("error-file-empty"),
-                Err(FileRefusal::ExtensionMismatch) => Err("error-file-extension-mismatch"),
-                Err(_) => Err("reply-file-type"),
-            }
+    for uploads::SentFile { name, content, .. } in uploads {
+        let name = safe_file_name(&name);
+        let checked = match check_upload(&name, &content, false) {
+            Ok(t) if reply_type_allowed(t) => Ok(t),
+            Ok(_) => Err("reply-file-type"),
+            Err(FileRefusal::Empty) => Err("error-file-empty"),
+            Err(FileRefusal::ExtensionMismatch) => Err("error-file-extension-mismatch"),
+            Err(_) => Err("reply-file-type"),
         };
         match checked {
             Ok(file_type) => files.push(CheckedFile {
@@ -1861,7 +1850,11 @@ pub async fn reply_submit(
             ..ReplyState::default()
         };
         let mut res = reply_page(&ctx, org, &row, &token, st).await?;
-        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        *res.status_mut() = if sent.too_large.is_some() {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
         return Ok(res);
     }
     let status = row.status()?;
@@ -1882,7 +1875,6 @@ pub async fn reply_submit(
 /// The message of a refused reply file (each takes the file's name).
 fn code_message(code: &str) -> &'static str {
     match code {
-        "reply-file-too-large" => "reply-file-too-large",
         "error-file-empty" => "reply-file-empty",
         "error-file-extension-mismatch" => "reply-file-extension-mismatch",
         _ => "reply-file-type",
