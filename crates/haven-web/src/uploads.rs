@@ -19,6 +19,9 @@ use haven_domain::Language;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
+/// The most text (field names and values) a form read with [`read`] may carry.
+pub const TEXT_BUDGET: usize = 1024 * 1024;
+
 /// How large a body the routes read with [`read`] accept: four budgets, and room for the text.
 pub fn body_cap(budget: usize) -> usize {
     budget.saturating_mul(4).saturating_add(64 * 1024)
@@ -58,11 +61,11 @@ pub fn mib(bytes: usize, lang: Language) -> String {
 }
 
 /// Reads a multipart form: the parts named in `file_fields` are files, kept while they total at
-/// most `budget` bytes; every other part is text.
+/// most `budget` bytes; every other part is text, kept whole (at most [`TEXT_BUDGET`] in all).
 ///
 /// # Errors
-/// [`AppError::PayloadTooLarge`] when the body goes past the route's body limit,
-/// [`AppError::BadRequest`] when it is not a well-formed multipart form.
+/// [`AppError::PayloadTooLarge`] when the body goes past the route's body limit or the text past
+/// [`TEXT_BUDGET`]; [`AppError::BadRequest`] when it is not a well-formed multipart form.
 pub async fn read(
     state: &AppState,
     req: Request,
@@ -82,11 +85,22 @@ pub async fn read(
     let mut form = SentForm::default();
     let mut kept = 0usize;
     let mut total = 0usize;
+    let mut text = 0usize;
     while let Some(mut field) = m.next_field().await.map_err(|e| refused(&e))? {
         let name = field.name().unwrap_or("").to_owned();
         if !file_fields.contains(&name.as_str()) {
-            let text = field.text().await.map_err(|e| refused(&e))?;
-            form.fields.push((name, text));
+            // Text is always kept, so it has a budget of its own: nobody types a megabyte.
+            text = text.saturating_add(name.len());
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(|e| refused(&e))? {
+                text = text.saturating_add(chunk.len());
+                if text > TEXT_BUDGET {
+                    return Err(AppError::PayloadTooLarge);
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            let value = String::from_utf8(bytes).map_err(|_| AppError::BadRequest)?;
+            form.fields.push((name, value));
             continue;
         }
         let file_name = field.file_name().unwrap_or("").to_owned();

@@ -498,6 +498,12 @@ conformance!(async fn an_upload_over_ten_mib_gives_the_form_back_with_what_was_w
     assert!(text.contains(written), "what was written is kept: {text}");
     assert!(text.contains("name=\"token\""), "a form to send again: {text}");
     assert_eq!(contacts(&app).await, 0);
+    // Text is kept whole, so it has its own limit: a megabyte of it is refused.
+    let form = get(&c, &app, "/en/send/contract-check").await;
+    let long = "x".repeat(1024 * 1024);
+    let r = send_with_token(&c, &app, "en", "contract-check", &input(&form.text, "token"),
+        &[("text", &long)], Some(("file", "c.pdf", PDF.to_vec())), &[]).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     // Far past it (more than four times): refused at once, either a 413 or the connection closed
     // before the body was read.
     if let Ok(r) = send(4 * haven_web::portal::UPLOAD_LIMIT + 128 * 1024).await {
