@@ -209,6 +209,10 @@ conformance!(async fn a_notification_goes_from_draft_to_outcome_and_the_institut
         .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert!(!c.get(&format!("/staff/notifications/{id}")).await.contains("Lažni odgovor"));
+    // A plain form is held whole, so a megabyte of it is refused (and nothing recorded).
+    let long = "x".repeat(1024 * 1024);
+    let res = anon.post_form(&link, &[("reply", long.as_str())]).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
     let res = anon.submit(&link, &link, &[("reply", "Inspekcijski nadzor zakazan za 5. decembar.")]).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     assert!(res.contains("id=\"reply-done\""), "{}", res.text);

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{FromRequest, Path, Query, Request};
+use axum::extract::{Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -1747,9 +1747,12 @@ async fn read_reply(ctx: &Ctx, req: Request, budget: usize) -> AppResult<uploads
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     if !multipart {
-        let Form(fields) = Form::<Vec<(String, String)>>::from_request(req, &ctx.state)
+        // Text only: held whole, so no more than a form with files may carry.
+        let bytes = axum::body::to_bytes(req.into_body(), uploads::TEXT_BUDGET)
             .await
-            .map_err(|_| AppError::BadRequest)?;
+            .map_err(|_| AppError::PayloadTooLarge)?;
+        let fields: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(&bytes).map_err(|_| AppError::BadRequest)?;
         return Ok(uploads::SentForm {
             fields,
             ..uploads::SentForm::default()
