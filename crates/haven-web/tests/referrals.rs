@@ -209,6 +209,11 @@ conformance!(async fn a_notification_goes_from_draft_to_outcome_and_the_institut
         .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert!(!c.get(&format!("/staff/notifications/{id}")).await.contains("Lažni odgovor"));
+    // A reply over 20 000 characters is not cut: it comes back whole, with the limit said.
+    let wordy = "Odgovor inspekcije. ".repeat(1001);
+    let res = anon.post_form(&link, &[("reply", wordy.as_str())]).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+    assert!(res.contains("Predugačko je: najviše") && res.contains(wordy.trim_end()), "{}", res.text);
     // A plain form is held whole, so a megabyte of it is refused (and nothing recorded).
     let long = "x".repeat(1024 * 1024);
     let res = anon.post_form(&link, &[("reply", long.as_str())]).await;

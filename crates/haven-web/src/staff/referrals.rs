@@ -1780,16 +1780,14 @@ pub async fn reply_submit(
     };
     let limit = ctx.state.settings.cases.upload_limit_bytes();
     let sent = read_reply(&ctx, req, limit).await?;
-    let text: String = sent
-        .fields
-        .as_slice()
-        .one("reply")
-        .chars()
-        .take(BODY_MAX)
-        .collect();
+    let text = sent.fields.as_slice().one("reply").to_owned();
     let tr = ctx.tr();
     let mut errors = Vec::new();
     let mut files = Vec::new();
+    // Too long is said, not cut: the whole text comes back to be shortened.
+    if text.chars().count() > BODY_MAX {
+        errors.push(tr.t1("error-too-long", "max", BODY_MAX));
+    }
     if let Some(size) = sent.too_large {
         ctx.audit_now(
             org,
