@@ -25,7 +25,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use haven_domain::desk::{
     CallerType, Channel, ContactId, ContactInput, ContactUrgency, Direction, HeardVia,
 };
-use haven_domain::documents::{FileType, check_upload, safe_file_name};
+use haven_domain::documents::{FileType, check_upload};
 use haven_domain::script::latin_to_cyrillic;
 use haven_domain::{Language, OrgId, SecureRng};
 use haven_store::{contacts, portal as store};
@@ -760,21 +760,6 @@ pub async fn form(
     )
 }
 
-/// The form's text fields and files; files over [`UPLOAD_LIMIT`] together are not kept
-/// (`too_large`), the text is.
-async fn read_multipart(state: &AppState, req: Request) -> AppResult<uploads::SentForm> {
-    let mut sent = uploads::read(state, req, &["file", "screenshot"], UPLOAD_LIMIT).await?;
-    // A file input left empty still sends an empty part without a name (every browser does):
-    // that is no file, not a bad one. Only the raw name tells, since the cleaned one is never
-    // empty.
-    sent.files
-        .retain(|f| !f.content.is_empty() || !f.name.is_empty());
-    for f in &mut sent.files {
-        f.name = safe_file_name(&f.name);
-    }
-    Ok(sent)
-}
-
 fn refuse_cross_site(state: &AppState, headers: &HeaderMap) -> AppResult<()> {
     if crate::security::same_site_request(headers, state.settings.trust_proxy) {
         Ok(())
@@ -802,7 +787,8 @@ pub async fn send(
     if level == Pressure::Refuse {
         return too_many(&state, lang);
     }
-    let sent = read_multipart(&state, req).await?;
+    // Files over 10 MiB together are not kept (`too_large`); the text is.
+    let sent = uploads::read(&state, req, &["file", "screenshot"], UPLOAD_LIMIT).await?;
     let mut values = Values::new();
     for (name, text) in sent.fields {
         if name.len() <= 40 && values.len() < 64 {

@@ -15,6 +15,7 @@ use axum::extract::{FromRequest, Multipart, Request};
 use http::StatusCode;
 
 use haven_domain::Language;
+use haven_domain::documents::safe_file_name;
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -32,7 +33,7 @@ pub fn body_cap(budget: usize) -> usize {
 pub struct SentFile {
     /// The form field it came in.
     pub field: String,
-    /// Its name as sent (not cleaned: an empty name tells an empty file input).
+    /// Its name, made safe to store and show (`documents::safe_file_name`).
     pub name: String,
     /// Its bytes.
     pub content: Vec<u8>,
@@ -43,7 +44,8 @@ pub struct SentFile {
 pub struct SentForm {
     /// The text fields, in order.
     pub fields: Vec<(String, String)>,
-    /// The files (none when they were too large together).
+    /// The files (none when they were too large together). A file input left empty sends an
+    /// empty part without a name (every browser does): that is no file, and is not listed.
     pub files: Vec<SentFile>,
     /// When the files together were over the budget: their total size in bytes. Their contents
     /// were not kept.
@@ -85,6 +87,7 @@ pub async fn read(
     let mut form = SentForm::default();
     let mut kept = 0usize;
     let mut total = 0usize;
+    let mut over = false;
     let mut text = 0usize;
     while let Some(mut field) = m.next_field().await.map_err(|e| refused(&e))? {
         let name = field.name().unwrap_or("").to_owned();
@@ -107,26 +110,30 @@ pub async fn read(
         let mut content = Vec::new();
         while let Some(chunk) = field.chunk().await.map_err(|e| refused(&e))? {
             total = total.saturating_add(chunk.len());
-            if form.too_large.is_none() && kept + content.len() + chunk.len() <= budget {
+            if over {
+                continue;
+            }
+            if kept + content.len() + chunk.len() <= budget {
                 content.extend_from_slice(&chunk);
-            } else if form.too_large.is_none() {
+            } else {
                 // Over the budget: what was kept is let go; the rest is only counted.
-                form.too_large = Some(total);
+                over = true;
                 form.files = Vec::new();
                 content = Vec::new();
             }
         }
-        if form.too_large.is_some() {
-            form.too_large = Some(total);
-        } else {
+        // Only the raw name tells an empty file input, since the cleaned one is never empty.
+        let empty_input = file_name.is_empty() && content.is_empty();
+        if !over && !empty_input {
             kept += content.len();
             form.files.push(SentFile {
                 field: name,
-                name: file_name,
+                name: safe_file_name(&file_name),
                 content,
             });
         }
     }
+    form.too_large = over.then_some(total);
     Ok(form)
 }
 

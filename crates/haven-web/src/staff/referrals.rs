@@ -24,7 +24,7 @@ use haven_domain::cases::{
     CaseId, ConsentFact, DocumentId, DocumentKind, FormFields, Parser, missing_for_sharing,
 };
 use haven_domain::desk::ContactId;
-use haven_domain::documents::{FileRefusal, FileType, check_upload, safe_file_name};
+use haven_domain::documents::{FileRefusal, FileType, check_upload};
 use haven_domain::people::PersonId;
 use haven_domain::policy::{Permission, contact_visible};
 use haven_domain::referrals::{
@@ -1804,17 +1804,10 @@ pub async fn reply_submit(
             ctx.state.settings.cases.upload_limit_mib,
         ));
     }
-    // A file input left empty still sends an empty part without a name.
-    let uploads: Vec<_> = sent
-        .files
-        .into_iter()
-        .filter(|f| !(f.name.is_empty() && f.content.is_empty()))
-        .collect();
-    if uploads.len() > REPLY_FILES_MAX {
+    if sent.files.len() > REPLY_FILES_MAX {
         errors.push(tr.t1("reply-too-many-files", "max", REPLY_FILES_MAX.to_string()));
     }
-    for uploads::SentFile { name, content, .. } in uploads {
-        let name = safe_file_name(&name);
+    for uploads::SentFile { name, content, .. } in sent.files {
         let checked = match check_upload(&name, &content, false) {
             Ok(t) if reply_type_allowed(t) => Ok(t),
             Ok(_) => Err("reply-file-type"),
