@@ -435,7 +435,7 @@ pub async fn head(db: &Db, org: OrgId) -> Result<(i64, AuditHash)> {
 async fn snapshot(db: &Db) -> Result<Tx> {
     Ok(match db {
         Db::Sqlite { read, .. } => Tx::Sqlite(read.begin().await?),
-        Db::Postgres(pool) => {
+        Db::Postgres { pool, .. } => {
             let mut t = pool.begin().await?;
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 .execute(&mut *t)

@@ -428,11 +428,10 @@ pub async fn insert(
 }
 
 /// The intake's write: a prepared contact, the removal of the draft it was typed in (`$35`, may
-/// be `None`; only the recorder's own), and its audit entry (`$36`…`$46`), all or nothing. On
-/// PostgreSQL that is one statement, which commits by itself: one round trip, no `BEGIN` and
-/// `COMMIT`. On SQLite it is one batch in a savepoint of a write transaction that the contacts
-/// recorded at the same moment share ([`crate::group_commit`]): one sync for all of them. The
-/// contact is durable when this returns `Ok`.
+/// be `None`; only the recorder's own), and its audit entry (`$36`…`$46`), all or nothing: on
+/// PostgreSQL one statement, on SQLite one batch of statements. Either runs in a transaction that
+/// the contacts recorded at the same moment share ([`crate::group_commit`]): one commit and one
+/// sync for all of them. The contact is durable when this returns `Ok`.
 pub async fn record(
     db: &Db,
     p: &PreparedContact<'_>,
@@ -442,30 +441,34 @@ pub async fn record(
 ) -> Result<()> {
     let draft = draft.map(|d| d.0);
     match db {
-        Db::Postgres(pool) => {
-            let q = sqlx::query(concat!(
-                contact_rows_pg!(),
-                ", d AS (DELETE FROM contact_drafts WHERE org_id = $1 AND id = $35 AND user_id = $28), \
-                 a AS (",
-                audit_pending_insert!(),
-                " SELECT c.org_id, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46 FROM c)",
-                contact_version_pg!()
-            ));
-            let q = bind_contact_rows!(Postgres, bind_contact!(q, p), p).bind(draft);
-            bind_pending!(q, audit_id, p.contact.now, event)
-                .execute(pool)
+        Db::Postgres { group, .. } => {
+            group
+                .run(|| {
+                    let q = sqlx::query::<sqlx::Postgres>(concat!(
+                        contact_rows_pg!(),
+                        ", d AS (DELETE FROM contact_drafts WHERE org_id = $1 AND id = $35 AND user_id = $28), \
+                         a AS (",
+                        audit_pending_insert!(),
+                        " SELECT c.org_id, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46 FROM c)",
+                        contact_version_pg!()
+                    ));
+                    let q = bind_contact_rows!(Postgres, bind_contact!(q, p), p).bind(draft);
+                    bind_pending!(q, audit_id, p.contact.now, event)
+                })
                 .await?;
         }
         Db::Sqlite { group, .. } => {
-            let q = sqlx::query(concat!(
-                contact_rows_sqlite!(),
-                "; DELETE FROM contact_drafts WHERE org_id = $1 AND id = $35 AND user_id = $28; ",
-                audit_pending_insert!(),
-                " VALUES ($1, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46)"
-            ));
-            let q = bind_contact_rows!(Sqlite, bind_contact!(q, p), p).bind(draft);
             group
-                .run(bind_pending!(q, audit_id, p.contact.now, event))
+                .run(|| {
+                    let q = sqlx::query::<sqlx::Sqlite>(concat!(
+                        contact_rows_sqlite!(),
+                        "; DELETE FROM contact_drafts WHERE org_id = $1 AND id = $35 AND user_id = $28; ",
+                        audit_pending_insert!(),
+                        " VALUES ($1, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46)"
+                    ));
+                    let q = bind_contact_rows!(Sqlite, bind_contact!(q, p), p).bind(draft);
+                    bind_pending!(q, audit_id, p.contact.now, event)
+                })
                 .await?;
         }
     }
@@ -1581,7 +1584,7 @@ pub async fn search(
             }
             q.fetch_all(read).await?
         }
-        Db::Postgres(pool) => {
+        Db::Postgres { pool, .. } => {
             let sql = sql
                 .replace("id = ANY_IDS", "id = ANY($13)")
                 .replace("$2 IS NULL", "$2::timestamptz IS NULL")

@@ -144,9 +144,9 @@ impl Default for DbOptions {
 ///
 /// SQLite gets a single-connection writer pool (so writers queue in the process instead of
 /// failing with `SQLITE_BUSY`, and every write transaction starts with `BEGIN IMMEDIATE`) and a
-/// read-only pool for everything else; WAL mode lets readers run while the writer writes. The
-/// writes that come many at a time (contacts recorded at the desk) go through a [`GroupCommit`],
-/// which lets those waiting together share one transaction and one sync.
+/// read-only pool for everything else; WAL mode lets readers run while the writer writes. On
+/// both backends the writes that come many at a time (contacts recorded at the desk) go through
+/// a [`GroupCommit`], which lets those waiting together share one transaction and one sync.
 #[derive(Clone, Debug)]
 pub enum Db {
     /// SQLite.
@@ -156,12 +156,18 @@ pub enum Db {
         /// The one connection that writes.
         write: SqlitePool,
         /// Writes that may share a transaction and a sync with others (the intake's).
-        group: GroupCommit,
+        group: GroupCommit<Sqlite>,
         /// The database file.
         path: PathBuf,
     },
     /// PostgreSQL.
-    Postgres(PgPool),
+    Postgres {
+        /// The connections.
+        pool: PgPool,
+        /// Writes that may share a transaction and a flush of the WAL with others (the
+        /// intake's).
+        group: GroupCommit<Postgres>,
+    },
 }
 
 /// A write transaction on either backend. Dropped without [`Tx::commit`], it rolls back.
@@ -185,7 +191,7 @@ macro_rules! on_db {
                 let $c = read;
                 $body
             }
-            $crate::Db::Postgres(pool) => {
+            $crate::Db::Postgres { pool, .. } => {
                 let $c = pool;
                 $body
             }
@@ -314,7 +320,7 @@ impl Db {
             .await?;
         Ok(Db::Sqlite {
             read,
-            group: GroupCommit::start(write.clone()),
+            group: GroupCommit::start_sqlite(write.clone()),
             write,
             path: path.to_owned(),
         })
@@ -334,14 +340,20 @@ impl Db {
             .acquire_timeout(opts.acquire_timeout)
             .connect_with(connect)
             .await?;
-        Ok(Db::Postgres(pool))
+        // Up to half the connections commit the intake's batches, each only while it writes one;
+        // the rest serve reads and other writes meanwhile.
+        let tasks = (opts.max_connections as usize / 2).max(1);
+        Ok(Db::Postgres {
+            group: GroupCommit::start_postgres(pool.clone(), tasks),
+            pool,
+        })
     }
 
     /// The backend.
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite { .. } => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+            Db::Postgres { .. } => Backend::Postgres,
         }
     }
 
@@ -349,7 +361,7 @@ impl Db {
     pub fn sqlite_path(&self) -> Option<&Path> {
         match self {
             Db::Sqlite { path, .. } => Some(path),
-            Db::Postgres(_) => None,
+            Db::Postgres { .. } => None,
         }
     }
 
@@ -358,7 +370,7 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
             Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with(SQLITE_BEGIN).await?),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Db::Postgres { pool, .. } => Tx::Postgres(pool.begin().await?),
         })
     }
 
@@ -366,7 +378,7 @@ impl Db {
     pub async fn migrate(&self) -> Result<()> {
         match self {
             Db::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await?,
-            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Db::Postgres { pool, .. } => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
     }
@@ -374,7 +386,7 @@ impl Db {
     fn migrator(&self) -> &'static Migrator {
         match self {
             Db::Sqlite { .. } => &SQLITE_MIGRATIONS,
-            Db::Postgres(_) => &POSTGRES_MIGRATIONS,
+            Db::Postgres { .. } => &POSTGRES_MIGRATIONS,
         }
     }
 
@@ -425,7 +437,7 @@ impl Db {
                 .fetch_one(read)
                 .await?
             }
-            Db::Postgres(pool) => {
+            Db::Postgres { pool, .. } => {
                 sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
                     .bind(name)
                     .fetch_one(pool)
@@ -450,7 +462,7 @@ impl Db {
                     .await?;
                 Ok(rows.into_iter().filter(|r| r != "ok").collect())
             }
-            Db::Postgres(_) => Ok(Vec::new()),
+            Db::Postgres { .. } => Ok(Vec::new()),
         }
     }
 
@@ -466,7 +478,7 @@ impl Db {
                 .fetch_all(read)
                 .await?
             }
-            Db::Postgres(pool) => {
+            Db::Postgres { pool, .. } => {
                 sqlx::query_as(
                     "SELECT table_name::text, column_name::text FROM information_schema.columns \
                      WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'",
@@ -496,7 +508,7 @@ impl Db {
                 read.close().await;
                 write.close().await;
             }
-            Db::Postgres(pool) => pool.close().await,
+            Db::Postgres { pool, .. } => pool.close().await,
         }
     }
 }

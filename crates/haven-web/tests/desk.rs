@@ -38,6 +38,18 @@ const PARENTAL: &[(&str, &str)] = &[
 ];
 
 /// Records a contact from the intake form; returns its id.
+/// Holds back the intake's writes until the transaction returned is dropped or rolled back, so
+/// that those sent meanwhile pile up and are committed together (group commit). On SQLite a write
+/// transaction holds the one writer; on PostgreSQL, where writers do not queue, a lock on
+/// `audit_pending` (which every intake writes to) holds them.
+async fn hold_writes(db: &haven_store::Db) -> haven_store::Tx {
+    let mut hold = db.begin().await.unwrap();
+    if hold.backend() == haven_store::Backend::Postgres {
+        haven_store::execute!(&mut hold, "LOCK TABLE audit_pending IN SHARE MODE").unwrap();
+    }
+    hold
+}
+
 async fn record(c: &Client, fields: &[(&str, &str)]) -> String {
     let res = c.submit("/staff/desk/new", "/staff/desk/new", fields).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
@@ -314,12 +326,12 @@ conformance!(async fn a_contact_with_two_categories_and_three_kinds_of_detail_ke
 });
 
 conformance!(async fn contacts_saved_at_the_same_moment_are_each_saved_with_their_audit_entry(backend) {
-    // On SQLite the intakes that wait for the writer together share one transaction and one sync
-    // (group commit). Hold the writer while they are sent, so that they pile up: each must still
+    // The intakes that wait to be written together share one transaction and one sync (group
+    // commit). Hold the writes back while they are sent, so that they pile up: each must still
     // be answered only once saved, be saved once, and keep its own audit entry.
     let app = app(backend).await;
     let (c, _) = app.signed_in(&[Role::Counsellor]).await;
-    let hold = app.state.db.begin().await.unwrap();
+    let hold = hold_writes(&app.state.db).await;
     let mut saves = Vec::new();
     for i in 0..24 {
         let c = c.clone();
@@ -348,9 +360,9 @@ conformance!(async fn contacts_saved_at_the_same_moment_are_each_saved_with_thei
 
 conformance!(async fn a_write_that_fails_among_others_saves_none_of_itself_and_all_of_them(backend) {
     // A contact naming a counsellor who does not exist fails after its contact row and blind
-    // indexes were written. Sent while others are waiting to be written with it (on SQLite, in
-    // the same transaction), none of its rows may stay, its caller gets the database's refusal,
-    // and every other contact is saved.
+    // indexes were written. Sent while others are waiting to be written with it (in the same
+    // transaction), none of its rows may stay, its caller gets the database's refusal, and every
+    // other contact is saved.
     use haven_domain::UserId;
     use haven_store::audit::{AuditActor, AuditEvent};
     use haven_store::contacts::{self, IndexKind, NewContact};
@@ -369,9 +381,10 @@ conformance!(async fn a_write_that_fails_among_others_saves_none_of_itself_and_a
             (contact.id, contacts::record(&db, &p, None, audit_id, &event).await)
         })
     };
-    let hold = app.state.db.begin().await.unwrap();
+    let hold = hold_writes(&app.state.db).await;
     let mut good = vec![save("prvi".into(), vec![by])];
-    // The first write is taken alone while the writer is held; the rest then wait together.
+    // The first writes are taken alone while the writes are held (one by each committing task:
+    // SQLite has one, PostgreSQL one for every two connections); the rest then wait together.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     for i in 0..5 {
         good.push(save(format!("pre {i}"), vec![by]));

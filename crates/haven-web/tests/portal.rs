@@ -242,7 +242,7 @@ conformance!(async fn a_question_reaches_the_desk_and_the_receipt_code_reads_the
     // Only a hash and a selector are stored: the code is nowhere in the database.
     let stored: Vec<(String, String)> = match &app.state.db {
         haven_store::Db::Sqlite { read: p, .. } => sqlx::query_as("SELECT selector, code_hash FROM portal_receipts").fetch_all(p).await.unwrap(),
-        haven_store::Db::Postgres(p) => sqlx::query_as("SELECT selector, code_hash FROM portal_receipts").fetch_all(p).await.unwrap(),
+        haven_store::Db::Postgres { pool: p, .. } => sqlx::query_as("SELECT selector, code_hash FROM portal_receipts").fetch_all(p).await.unwrap(),
     };
     assert_eq!(stored.len(), 1);
     assert!(stored[0].1.starts_with("$argon2"), "{}", stored[0].1);
@@ -327,7 +327,7 @@ conformance!(async fn a_contract_arrives_sealed_and_a_lying_extension_is_refused
     // Sealed in the database: the bytes are not there in the clear.
     let blobs: Vec<Vec<u8>> = match &app.state.db {
         haven_store::Db::Sqlite { read: p, .. } => sqlx::query_scalar("SELECT content_enc FROM portal_files").fetch_all(p).await.unwrap(),
-        haven_store::Db::Postgres(p) => sqlx::query_scalar("SELECT content_enc FROM portal_files").fetch_all(p).await.unwrap(),
+        haven_store::Db::Postgres { pool: p, .. } => sqlx::query_scalar("SELECT content_enc FROM portal_files").fetch_all(p).await.unwrap(),
     };
     assert_eq!(blobs.len(), 1);
     assert!(!blobs[0].windows(8).any(|w| w == b"%PDF-1.4"));
@@ -609,7 +609,7 @@ conformance!(async fn a_visitors_phone_is_found_by_the_desks_lookup_and_an_email
     let q = "SELECT kind, COUNT(*) FROM contact_index GROUP BY kind ORDER BY kind";
     let kinds: Vec<(String, i64)> = match &app.state.db {
         haven_store::Db::Sqlite { read: p, .. } => sqlx::query_as(q).fetch_all(p).await.unwrap(),
-        haven_store::Db::Postgres(p) => sqlx::query_as(q).fetch_all(p).await.unwrap(),
+        haven_store::Db::Postgres { pool: p, .. } => sqlx::query_as(q).fetch_all(p).await.unwrap(),
     };
     assert_eq!(kinds, vec![("email".to_owned(), 1), ("phone".to_owned(), 1)]);
     app.stop().await;

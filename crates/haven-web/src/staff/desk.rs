@@ -656,7 +656,7 @@ fn check(ctx: &Ctx, pairs: &[(String, String)]) -> Result<ContactInput, Validati
 
 /// Records a contact with its audit entry, and removes the draft it was typed in, all or nothing;
 /// returns its id. Sealing and indexing are done before the database is touched, and the write
-/// is one statement on PostgreSQL ([`contacts::record`]).
+/// is committed together with the contacts recorded at the same moment ([`contacts::record`]).
 pub async fn record_contact(
     ctx: &Ctx,
     input: ContactInput,
