@@ -135,16 +135,16 @@ where
     /// that kept it from being saved. `write` is called again, at most once, if another write of
     /// the batch failed.
     pub async fn run(&self, write: impl Fn() -> Write<DB>) -> Result<()> {
-        match self.submit(write(), false).await? {
+        let mut answer = self.submit(write(), false).await?;
+        if let Answer::Again = answer {
+            answer = self.submit(write(), true).await?;
+        }
+        match answer {
             Answer::Saved => Ok(()),
             Answer::Failed(e) => Err(e),
-            Answer::Again => match self.submit(write(), true).await? {
-                Answer::Saved => Ok(()),
-                Answer::Failed(e) => Err(e),
-                Answer::Again => Err(StoreError::GroupCommit(
-                    "a write committed alone was sent back".into(),
-                )),
-            },
+            Answer::Again => Err(StoreError::GroupCommit(
+                "a write committed alone was sent back".into(),
+            )),
         }
     }
 
@@ -174,26 +174,21 @@ where
     }
 }
 
-/// Writes `batch` (leaving it empty) and answers every job in it: those to be written alone,
-/// each by itself; the others together, once their transaction is committed or rolled back.
+/// Writes `batch` (leaving it empty) and answers every job in it: those to be written alone (and
+/// a job that came alone), each by itself; the others together, once their transaction is
+/// committed or rolled back.
 async fn commit_batch<DB>(pool: &Pool<DB>, batch: &mut Vec<Job<DB>>)
 where
     DB: Database + Begin,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     DB::Arguments: IntoArguments<DB>,
 {
-    let (alone, together): (Vec<_>, Vec<_>) = batch.drain(..).partition(|j| j.alone);
-    let mut writes = Vec::with_capacity(together.len());
-    let mut answers = Vec::with_capacity(together.len());
-    for job in together {
-        writes.push(job.write);
-        answers.push(job.done);
-    }
-    if writes.len() == 1
-        && let (Some(write), Some(done)) = (writes.pop(), answers.pop())
-    {
-        let _ = done.send(answer(write_alone(pool, write).await));
-    } else if !writes.is_empty() {
+    let (mut alone, together): (Vec<_>, Vec<_>) = batch.drain(..).partition(|j| j.alone);
+    if together.len() == 1 {
+        alone.extend(together);
+    } else if !together.is_empty() {
+        let (writes, answers): (Vec<_>, Vec<_>) =
+            together.into_iter().map(|j| (j.write, j.done)).unzip();
         match write_batch(pool, writes).await {
             Ok(()) => {
                 for done in answers {
@@ -220,14 +215,10 @@ where
         }
     }
     for job in alone {
-        let _ = job.done.send(answer(write_alone(pool, job.write).await));
-    }
-}
-
-fn answer(r: Result<()>) -> Answer {
-    match r {
-        Ok(()) => Answer::Saved,
-        Err(e) => Answer::Failed(e),
+        let _ = job.done.send(match write_alone(pool, job.write).await {
+            Ok(()) => Answer::Saved,
+            Err(e) => Answer::Failed(e),
+        });
     }
 }
 
